@@ -1,0 +1,56 @@
+# Every target sets itself up from nothing: a virtual env in .venv/ with exact pins, then runs.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= training/configs/demo.toml
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+export BENTOML_DO_NOT_TRACK := true
+export MLFLOW_DISABLE_TELEMETRY := true
+# The real datasets, when they sit beside the repository; override with APPEALS_DATA_DIR=...
+export APPEALS_DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: install run train serve test lint eval bench mlflow-ui demo-data clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt pip setuptools
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: train on the configured data (demo by default), register and promote, then serve.
+run: install
+	$(BIN)/appeals train --config $(CONFIG)
+	$(BIN)/appeals promote --config $(CONFIG)
+
+train: install
+	$(BIN)/appeals train --config $(CONFIG)
+
+## make test: lint, type-check and the test suite.
+test: install lint
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check appeals training service evaluation tests data
+	$(BIN)/mypy
+
+## make eval: quality figures on the real data, written to evaluation/RESULTS.md.
+eval: install
+	$(BIN)/python -m evaluation.run_eval
+
+## make bench: speed and memory figures.
+bench: install
+	$(BIN)/python -m evaluation.run_bench
+
+mlflow-ui: install
+	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///models/mlflow.db} --host 127.0.0.1 --port 5000 --workers 1
+
+demo-data: install
+	$(BIN)/python data/make_demo.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""The `appeals` command line: one Typer app, each group of commands in its own module."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import typer
+
+app = typer.Typer(
+    name="appeals",
+    help="Mining and routing of citizen appeals: data, training, prediction, masking, trends.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+# Each module defines `register(app)`; the list is the table of contents of the CLI.
+COMMAND_MODULES: tuple[str, ...] = (
+    "appeals.cli.data",
+)
+
+
+def build_app() -> typer.Typer:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+    return app
+
+
+def main() -> None:
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    build_app()()
