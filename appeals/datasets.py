@@ -62,6 +62,8 @@ class LoadResult:
 
 def detect_encoding(raw: bytes, path: Path) -> str:
     """UTF-8 (with or without BOM) or cp1251; anything else is refused with the offending byte."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:4096]:
+        raise LoadError(f"{path}: unknown text encoding (looks like UTF-16 or binary); save the file as UTF-8")
     try:
         raw.decode("utf-8")
         return "utf-8-sig"
@@ -346,8 +348,10 @@ def parse_mapping(items: list[str] | Mapping[str, str] | None) -> dict[str, str]
     for item in items:
         if "=" not in item:
             raise LoadError(f"column mapping {item!r} must look like field=column, e.g. text=Текст")
-        key, col = item.split("=", 1)
-        mapping[key.strip()] = col.strip()
+        key, col = (part.strip() for part in item.split("=", 1))
+        if not key or not col:
+            raise LoadError(f"column mapping {item!r} has an empty side; write field=column, e.g. text=Текст")
+        mapping[key] = col
     return mapping
 
 
