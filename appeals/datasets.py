@@ -251,7 +251,10 @@ def _as_optional_str(value: object) -> str | None:
 
 
 def _parse_dates(values: pd.Series, path: Path, result: LoadResult) -> pd.Series:
-    parsed = pd.to_datetime(values, errors="coerce", dayfirst=True, format="mixed")
+    # ISO 8601 first (dayfirst would swap day and month in 2025-09-01); then Russian 01.09.2025 forms.
+    iso = pd.to_datetime(values, errors="coerce", format="ISO8601")
+    rest = values.where(iso.isna())
+    parsed = iso.fillna(pd.to_datetime(rest, errors="coerce", dayfirst=True, format="mixed"))
     bad = values.notna() & parsed.isna()
     if bad.any():
         result.warnings.append(

@@ -232,3 +232,13 @@ def test_mapping_unknown_field(tmp_path: Path) -> None:
     pd.DataFrame(ROWS).to_csv(path, index=False)
     with pytest.raises(LoadError, match="unknown fields"):
         load_file(path, {"txt": "Текст", "text": "Текст"})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("2025-09-01T08:15:00", "2025-09-01 08:15"),
+                                               ("2025-03-04", "2025-03-04"),
+                                               ("04.03.2025", "2025-03-04"),
+                                               ("04.03.2025 10:30", "2025-03-04 10:30")])
+def test_dates_iso_and_russian_order(tmp_path: Path, raw: str, expected: str) -> None:
+    path = tmp_path / "export.csv"
+    pd.DataFrame([{"text": "a", "created_at": raw}]).to_csv(path, index=False)
+    assert load_file(path).frame.loc[0, "created_at"] == pd.Timestamp(expected)
