@@ -1,0 +1,166 @@
+"""The Russian language layer: normalisation, lemmas and the spaCy pipeline built on `spacy.blank("ru")`.
+
+Two paths share one lemma function so they cannot drift apart:
+- `lemmatize` / `lemmatize_many`: the fast path for features (regex tokens + pymorphy3's first parse,
+  cached per word form), used by the training pipelines and the service;
+- `build_nlp`: a spaCy pipeline whose components (registered the spaCy way) write the same lemmas onto
+  tokens, natasha's NER onto `doc.ents`, the masked text and the places onto `doc._`.
+Heavy resources (pymorphy3 dictionaries, natasha models) load on first use and are cached.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pymorphy3
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\d+")
+# Latin letters that look like Cyrillic ones; only swapped inside words that already hold Cyrillic.
+_LATIN_TO_CYR = str.maketrans("aceopxyABCEHKMOPTXk", "асеорхуАВСЕНКМОРТХк")
+_MIXED_WORD_RE = re.compile(r"[A-Za-zА-Яа-яЁё]*(?:[A-Za-z][А-Яа-яЁё]|[А-Яа-яЁё][A-Za-z])[A-Za-zА-Яа-яЁё]*")
+LEMMA_CACHE_SIZE = 500_000
+
+
+@lru_cache(maxsize=1)
+def get_morph() -> pymorphy3.MorphAnalyzer:
+    """The shared pymorphy3 analyser (loaded once, about 0.1 s)."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def _fix_mixed(match: re.Match[str]) -> str:
+    word = match.group(0)
+    cyr = sum("а" <= ch.lower() <= "я" or ch in "ёЁ" for ch in word)
+    return word.translate(_LATIN_TO_CYR) if cyr * 2 >= len(word) else word
+
+
+def normalize_lookalikes(text: str) -> str:
+    """Swap Latin look-alike letters for Cyrillic inside mostly-Cyrillic words («Тeлефон» → «Телефон»).
+
+    Character for character, so offsets in the result are offsets in the input.
+    """
+    return _MIXED_WORD_RE.sub(_fix_mixed, text)
+
+
+@lru_cache(maxsize=LEMMA_CACHE_SIZE)
+def lemma_of(word: str) -> str:
+    """Lower-case lemma of one word form (pymorphy3 first parse, ё → е); numbers stay as they are."""
+    low = word.lower().replace("ё", "е")
+    if low.isdigit():
+        return low
+    if not any("а" <= ch <= "я" for ch in low):
+        return low
+    return get_morph().parse(low)[0].normal_form.replace("ё", "е")
+
+
+def tokens(text: str) -> list[str]:
+    """Word and number tokens of a text after look-alike normalisation."""
+    return WORD_RE.findall(normalize_lookalikes(text))
+
+
+def lemmatize(text: str) -> str:
+    """Lower-case lemmas of the words of `text`, joined by single spaces."""
+    return " ".join(lemma_of(tok) for tok in tokens(text))
+
+
+def lemmatize_many(texts: Iterable[str]) -> list[str]:
+    """`lemmatize` over many texts (the feature path, about 5,000+ texts/s once the cache is warm)."""
+    return [lemmatize(text) for text in texts]
+
+
+# ----------------------------------------------------------------------------- spaCy components
+
+
+def doc_lemmas(doc: Doc) -> str:
+    """The lemma string of a doc processed by `build_nlp`; equals `lemmatize(doc.text)`."""
+    from appeals.nlp_components import doc_lemmas as lemmas_of_doc
+
+    return lemmas_of_doc(doc)
+
+
+@lru_cache(maxsize=1)
+def get_navec() -> Any:
+    """natasha's navec news embedding (lazy, cached; about 50 MB in memory)."""
+    from natasha import NewsEmbedding
+
+    return NewsEmbedding()
+
+
+@lru_cache(maxsize=1)
+def get_ner_tagger() -> Any:
+    """natasha's news NER tagger (PER / LOC / ORG), loaded once."""
+    from natasha import NewsNERTagger
+
+    return NewsNERTagger(get_navec())
+
+
+def build_nlp(with_ner: bool = True, with_mask: bool = True, with_places: bool = True,
+              ner_windows: bool = True) -> Language:
+    """spacy.blank("ru") with our components.
+
+    normalise → lemmas → personal-data rules → natasha NER (on doubtful windows, or the whole text
+    with `ner_windows=False`) → mask (rules + NER persons) → places (from the masked text).
+    """
+    import spacy
+
+    from appeals.nlp_components import keep_hyphenated_words, register_components, register_extensions
+
+    register_extensions()
+    register_components()
+    nlp = spacy.blank("ru")
+    keep_hyphenated_words(nlp)
+    nlp.add_pipe("appeals_normalize")
+    nlp.add_pipe("appeals_lemmas")
+    if with_mask:
+        nlp.add_pipe("appeals_pd_rules")
+    if with_ner:
+        nlp.add_pipe("appeals_ner", config={"windows": with_mask and ner_windows})
+    if with_mask:
+        nlp.add_pipe("appeals_mask")
+    if with_places:
+        nlp.add_pipe("appeals_places")
+    return nlp
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The full language layer for one appeal: cleaned text, masked text, its lemmas, its places."""
+
+    text: str
+    masked: str
+    lemmas: str
+    places: Any  # appeals.places.Places
+
+
+@lru_cache(maxsize=4)
+def get_nlp(with_ner: bool = True) -> Language:
+    """A shared pipeline from `build_nlp` (one per setting, built on first use)."""
+    return build_nlp(with_ner=with_ner)
+
+
+def analyze_many(texts: Iterable[str], nlp: Language | None = None, batch_size: int = 256) -> list[Analysis]:
+    """Clean, mask, lemmatise and place many raw appeals through `nlp.pipe` in batches.
+
+    Lemmas are those of the masked text (what the models see), equal to
+    `lemmatize(mask_text(clean_text(t)))`; for the many texts with nothing masked they come
+    straight from the pipeline's tokens.
+    """
+    from appeals.nlp_components import doc_lemmas, doc_text
+    from appeals.text import clean_text
+
+    nlp = nlp or get_nlp()
+    out = []
+    for doc in nlp.pipe((clean_text(t) for t in texts), batch_size=batch_size):
+        text = doc_text(doc)
+        masked = doc._.masked if doc._.masked is not None else text
+        lemmas = doc_lemmas(doc) if masked == text else lemmatize(masked)
+        out.append(Analysis(text, masked, lemmas, doc._.places))
+    return out
