@@ -1,0 +1,156 @@
+"""Duplicate and mass-appeal grouping (issue 9): one problem told by many residents, or many times.
+
+Public API:
+- `DedupeIndex(config)` (appeals.dedupe_index): `add(appeal, sender=None) -> GroupMatch` stores an
+  appeal and says which group it joined; `query` does the same without storing; `split`, `merge`,
+  `members`, `group_size`, `group_id_of`; `save_index` / `load_index` keep it between runs.
+- `group_frame(frame, config)`: batch grouping of a loaded table (the CLI `appeals dedupe`).
+- `load_dedupe_config(path=None)`: the [dedupe] table of training/configs/dedupe.toml.
+
+Exact and whitespace/case-only repeats (same `normalize_for_dedup` key) are always grouped; other
+pairs need similar text, compatible places, the same topic group (when known) and dates within the
+window (when known). Repeats by one sender are marked `repeat_by_sender`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from appeals.dedupe_batch import add_chunk
+from appeals.dedupe_columns import Columns
+from appeals.dedupe_config import DedupeConfig, load_dedupe_config
+from appeals.dedupe_features import featurize
+from appeals.dedupe_groups import POSSIBLE_DUPLICATE, GroupMatch, Groups, day_number, sender_code
+from appeals.dedupe_index import TABLES, DedupeIndex
+from appeals.dedupe_table import KeyTable
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "POSSIBLE_DUPLICATE",
+    "DedupeConfig",
+    "DedupeIndex",
+    "GroupMatch",
+    "group_frame",
+    "load_dedupe_config",
+    "load_index",
+    "save_index",
+]
+
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "group_id",
+    "group_size",
+    "duplicate_of",
+    "match_status",
+    "similarity",
+    "repeat_by_sender",
+    "needs_review",
+)
+_CHUNK = 2_000  # appeals stored and matched together; smaller chunks see fewer of their own newcomers
+
+
+def _processing_order(frame: pd.DataFrame) -> np.ndarray:
+    """Oldest first when dates are given (undated rows last), else file order."""
+    if "created_at" not in frame.columns or frame["created_at"].isna().all():
+        return np.arange(len(frame))
+    dates = pd.to_datetime(frame["created_at"], errors="coerce")
+    return np.lexsort(
+        (np.arange(len(frame)), dates.isna().to_numpy(), dates.fillna(pd.Timestamp.max).to_numpy())
+    )
+
+
+def _column(frame: pd.DataFrame, name: str | None) -> list:
+    if name and name in frame.columns:
+        return [None if pd.isna(v) else v for v in frame[name].tolist()]
+    return [None] * len(frame)
+
+
+def group_frame(
+    frame: pd.DataFrame,
+    config: DedupeConfig,
+    sender_column: str | None = "sender",
+    index: DedupeIndex | None = None,
+) -> pd.DataFrame:
+    """A copy of `frame` (columns id, text; created_at, topic_group, sender optional) with OUTPUT_COLUMNS.
+
+    Appeals are added oldest first to `index` (a new one by default), so a batch gives the groups
+    the service would have built appeal by appeal. `group_size` and `duplicate_of` are final values.
+    """
+    if "text" not in frame.columns or "id" not in frame.columns:
+        raise ValueError(f"dedupe needs columns 'id' and 'text'; the table has {list(frame.columns)}")
+    index = index or DedupeIndex(config)
+    order = _processing_order(frame)
+    texts = frame["text"].astype(str).tolist()
+    ids, dates = [str(v) for v in frame["id"].tolist()], _column(frame, "created_at")
+    topics, senders = _column(frame, "topic_group"), _column(frame, sender_column)
+    matches: dict[int, GroupMatch] = {}
+    for start in range(0, len(order), _CHUNK):
+        rows = order[start : start + _CHUNK]
+        feats = featurize([texts[r] for r in rows], config)
+        days = np.array([day_number(dates[r]) for r in rows], dtype=np.float64)
+        codes = np.array([index.topic_code(topics[r]) for r in rows], dtype=np.int32)
+        senders_ = np.array([sender_code(senders[r]) for r in rows], dtype=np.uint32)
+        found = add_chunk(index, feats, [ids[r] for r in rows], days, codes, senders_)
+        matches.update(zip(rows.tolist(), found, strict=True))
+    return _with_results(frame, matches, index)
+
+
+def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: DedupeIndex) -> pd.DataFrame:
+    out = frame.copy()
+    found = [matches[r] for r in range(len(frame))]
+    groups = index.groups
+    numbers = [groups.number[m.group_id] for m in found]
+    out["group_id"] = [m.group_id for m in found]
+    out["group_size"] = [groups.size[g] for g in numbers]
+    firsts = [index.ids[groups.first_row[g]] for g in numbers]
+    out["duplicate_of"] = [f if f != m.appeal_id else None for f, m in zip(firsts, found, strict=True)]
+    out["match_status"] = [m.status for m in found]
+    out["similarity"] = [m.similarity for m in found]
+    out["repeat_by_sender"] = [m.repeat_by_sender for m in found]
+    out["needs_review"] = [m.needs_review for m in found]
+    return out
+
+
+def save_index(index: DedupeIndex, path: Path | str) -> Path:
+    """Write the index to one .npz file (hashes and codes only, no text)."""
+    path = Path(path)
+    arrays = index.cols.state()
+    for name in TABLES:
+        for key, value in getattr(index, name).state().items():
+            arrays[f"{name}_{key}"] = value
+    arrays["group_of_row"] = index.groups.of_row[: index.count]
+    meta = {
+        "config": index.config.model_dump(),
+        "ids": index.ids,
+        "labels": index.groups.labels,
+        "topics": index.topics,
+    }
+    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+    return path
+
+
+def load_index(path: Path | str) -> DedupeIndex:
+    """Read an index written by `save_index`; its own config travels with it."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: dedupe index not found; build it with `appeals dedupe` or the service"
+        )
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
+    index = DedupeIndex(DedupeConfig.model_validate(meta["config"]))
+    index.count, index.ids, index.topics = len(meta["ids"]), meta["ids"], meta["topics"]
+    index.row_of = {appeal_id: row for row, appeal_id in enumerate(index.ids)}
+    index.cols = Columns.from_state(arrays, index.config.num_perm)
+    for name in TABLES:
+        setattr(index, name, KeyTable.from_state(arrays[f"{name}_keys"], arrays[f"{name}_rows"]))
+    index.groups = Groups.from_state(
+        arrays["group_of_row"], meta["labels"], index.cols["sender"], index.count
+    )
+    return index

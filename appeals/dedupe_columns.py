@@ -1,0 +1,134 @@
+"""Growable numpy columns holding what the dedupe index keeps of each stored appeal (no text)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from appeals.dedupe_features import Features
+from appeals.dedupe_rules import Side
+
+# name: (shape after the row axis, dtype, fill value of an empty row)
+_LAYOUT: dict[str, tuple[tuple[int, ...], type, object]] = {
+    "exact": ((), np.uint64, 0),
+    "has_shingles": ((), np.bool_, False),
+    "settlement": ((), np.uint32, 0),
+    "street": ((), np.uint32, 0),
+    "house": ((), np.uint32, 0),
+    "object_kind": ((), np.uint32, 0),
+    "object": ((), np.uint32, 0),
+    "day": ((), np.float64, np.nan),
+    "topic": ((), np.int32, -1),
+    "sender": ((), np.uint32, 0),
+}
+_FROM_FEATURES = ("exact", "has_shingles", "settlement", "street", "house", "object_kind", "object")
+
+
+class Columns:
+    """Row i of every array describes stored appeal i; capacity doubles as rows are appended."""
+
+    def __init__(self, num_perm: int) -> None:
+        self.num_perm = num_perm
+        self.count = 0
+        # The MinHash is kept as its low 16 bits: two different 32-bit minima agree in them with
+        # probability 2^-16, which does not move a similarity estimate, and it halves the memory.
+        self.arrays: dict[str, np.ndarray] = {"signature": np.zeros((0, num_perm), dtype=np.uint16)}
+        for name, (tail, dtype, _) in _LAYOUT.items():
+            self.arrays[name] = np.zeros((0, *tail), dtype=dtype)
+        self.terms = np.zeros(0, dtype=np.uint32)
+        self.term_offsets = np.zeros(1, dtype=np.int64)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    @property
+    def nbytes(self) -> int:
+        used = sum(int(a[: self.count].nbytes) for a in self.arrays.values())
+        return used + int(self.term_offsets[self.count]) * 4 + (self.count + 1) * 8
+
+    def _grow(self, rows: int) -> None:
+        capacity = len(self.arrays["exact"])
+        if rows <= capacity:
+            return
+        size = max(rows, 2 * capacity, 1024)
+        for name, array in self.arrays.items():
+            fill = _LAYOUT[name][2] if name in _LAYOUT else 0
+            grown = np.full((size, *array.shape[1:]), fill, dtype=array.dtype)
+            grown[:capacity] = array
+            self.arrays[name] = grown
+        offsets = np.zeros(size + 1, dtype=np.int64)
+        offsets[: len(self.term_offsets)] = self.term_offsets
+        self.term_offsets = offsets
+
+    def append(self, feats: Features, i: int, day: float, topic: int, sender: int) -> int:
+        """Store row `i` of `feats` with its day, topic code and sender code; returns its row number."""
+        row = self.count
+        self._grow(row + 1)
+        for name in _FROM_FEATURES:
+            self.arrays[name][row] = getattr(feats, name)[i]
+        self.arrays["signature"][row] = feats.signature[i].astype(np.uint16)
+        self.arrays["day"][row], self.arrays["topic"][row], self.arrays["sender"][row] = day, topic, sender
+        terms = feats.terms(i)
+        start = int(self.term_offsets[row])
+        if start + len(terms) > len(self.terms):
+            grown = np.zeros(max(start + len(terms), 2 * len(self.terms), 4096), dtype=np.uint32)
+            grown[:start] = self.terms[:start]
+            self.terms = grown
+        self.terms[start : start + len(terms)] = terms
+        self.term_offsets[row + 1] = start + len(terms)
+        self.count += 1
+        return row
+
+    def extend(
+        self, feats: Features, days: np.ndarray, topics: np.ndarray, senders: np.ndarray
+    ) -> np.ndarray:
+        """Store all rows of `feats` at once (the batch path); returns their row numbers."""
+        start, n = self.count, len(feats)
+        self._grow(start + n)
+        rows = slice(start, start + n)
+        for name in _FROM_FEATURES:
+            self.arrays[name][rows] = getattr(feats, name)
+        self.arrays["signature"][rows] = feats.signature.astype(np.uint16)
+        self.arrays["day"][rows], self.arrays["topic"][rows], self.arrays["sender"][rows] = (
+            days,
+            topics,
+            senders,
+        )
+        first, size = int(self.term_offsets[start]), len(feats.term_flat)
+        if first + size > len(self.terms):
+            grown = np.zeros(max(first + size, 2 * len(self.terms)), dtype=np.uint32)
+            grown[:first] = self.terms[:first]
+            self.terms = grown
+        self.terms[first : first + size] = feats.term_flat
+        self.term_offsets[start + 1 : start + n + 1] = first + feats.term_offsets[1:]
+        self.count += n
+        return np.arange(start, start + n)
+
+    def side(self, rows: np.ndarray, signature: bool = True) -> Side:
+        """The columns of `rows`, for `dedupe_rules.judge` (without the signature: a cheap first look)."""
+        a = self.arrays
+        return Side(
+            signature=a["signature"][rows] if signature else np.empty((len(rows), 0), dtype=np.uint16),
+            has_shingles=a["has_shingles"][rows],
+            settlement=a["settlement"][rows],
+            street=a["street"][rows],
+            house=a["house"][rows],
+            object_kind=a["object_kind"][rows],
+            object=a["object"][rows],
+            day=a["day"][rows],
+            topic=a["topic"][rows],
+        )
+
+    def state(self) -> dict[str, np.ndarray]:
+        n = self.count
+        arrays = {f"col_{k}": v[:n] for k, v in self.arrays.items()}
+        arrays["terms"] = self.terms[: int(self.term_offsets[n])]
+        arrays["term_offsets"] = self.term_offsets[: n + 1]
+        return arrays
+
+    @classmethod
+    def from_state(cls, data: dict[str, np.ndarray], num_perm: int) -> Columns:
+        columns = cls(num_perm)
+        columns.arrays = {k.removeprefix("col_"): np.array(data[k]) for k in data if k.startswith("col_")}
+        columns.terms, columns.term_offsets = np.array(data["terms"]), np.array(data["term_offsets"])
+        columns.count = len(columns.arrays["exact"])
+        return columns

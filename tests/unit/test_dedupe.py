@@ -1,0 +1,269 @@
+"""Duplicate and mass-appeal grouping (issue 9): signatures, places, pair decisions, groups, CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from appeals.config import ConfigError
+from appeals.dedupe import DedupeIndex, group_frame, load_dedupe_config, load_index, save_index
+from appeals.dedupe_config import DedupeConfig
+from appeals.dedupe_features import exact_key, featurize, minhash_many, shingle_hashes
+from appeals.dedupe_places import extract_place_key
+from appeals.dedupe_table import KeyTable
+from appeals.schema import Appeal
+from appeals.text import normalize_for_dedup
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dedupe_pairs.csv"
+T0 = datetime(2024, 3, 1, 9, 0)
+
+
+@pytest.fixture(scope="module")
+def config() -> DedupeConfig:
+    return load_dedupe_config()
+
+
+@pytest.fixture(scope="module")
+def pairs() -> pd.DataFrame:
+    return pd.read_csv(FIXTURE, keep_default_na=False, dtype=str)
+
+
+def appeal(appeal_id: str, text: str, days: float = 0, topic: str | None = "ЖКХ") -> Appeal:
+    return Appeal(id=appeal_id, text=text, created_at=T0 + timedelta(days=days), topic_group=topic)
+
+
+@pytest.mark.parametrize("text", ["Прорвало трубу у дома 5 по ул. Ленина", "Нет света", "а", ""])
+def test_minhash_matches_datasketch(text: str) -> None:
+    from datasketch import MinHash
+
+    hashes = shingle_hashes(normalize_for_dedup(text), 5)
+    ours = minhash_many([hashes], 64, 7)[0]
+    theirs = MinHash(num_perm=64, seed=7, hashfunc=lambda value: value)
+    theirs.update_batch([int(h) for h in hashes])
+    assert np.array_equal(ours, theirs.hashvalues)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Нет горячей воды", "  нет   ГОРЯЧЕЙ воды ", True),
+        ("Нет горячей воды!", "нет горячей воды", True),
+        ("Ёлка упала", "елка упала", True),
+        ("Нет горячей воды", "Нет холодной воды", False),
+    ],
+)
+def test_exact_key(a: str, b: str, same: bool) -> None:
+    assert (exact_key(a) == exact_key(b)) is same
+
+
+@pytest.mark.parametrize(
+    ("text", "street", "house", "settlement", "obj"),
+    [
+        ("Прорвало трубу у дома 5 по ул. Ленина", "ленин", "5", None, None),
+        ("На Садовой улице, 12 нет света", "садов", "12", None, None),
+        ("в доме №14 на улице Садовой течёт крыша", "садов", "14", None, None),
+        ("Садовая 12а третий день без воды", "садов", "12а", None, None),
+        ("На улице Заводской возле дома 18 яма", "завод", "18", None, None),
+        ("Улица Школьная разбита полностью", "школь", None, None, None),
+        ("В посёлке Заречный нет электричества с 2023 года", None, None, "зареч", None),
+        ("Пос. Кедровый без света", None, None, "кедро", None),
+        ("Запись в поликлинику №3 не работает", None, None, None, "полик|3"),
+        ("Родители учеников 7-й школы", None, None, None, "школ|7"),
+        ("Во втором подъезде не горит свет", None, None, None, "подъе|2"),
+        ("Здравствуйте, 5 дней нет воды", None, None, None, None),
+    ],
+)
+def test_place_key(
+    text: str, street: str | None, house: str | None, settlement: str | None, obj: str | None
+) -> None:
+    key = extract_place_key(text)
+    found_obj = f"{key.object_kind}|{key.object_number}" if key.object_kind else None
+    assert (key.street, key.house, key.settlement, found_obj) == (street, house, settlement, obj)
+
+
+@pytest.mark.parametrize("kind", ["reordered", "typos", "repeat_by_sender"])
+def test_fixture_retellings_are_grouped(pairs: pd.DataFrame, config: DedupeConfig, kind: str) -> None:
+    for row in pairs[pairs["kind"] == kind].itertuples():
+        index = DedupeIndex(config)
+        index.add(appeal(row.id_a, row.text_a, topic=row.topic_group_a or None), row.sender_a)
+        match = index.query(appeal(row.id_b, row.text_b, topic=row.topic_group_b or None), row.sender_b)
+        assert match.duplicate_of == row.id_a, row.pair_id
+
+
+@pytest.mark.parametrize(
+    "kind", ["other_house", "other_settlement", "same_template_other_place", "other_street"]
+)
+def test_fixture_other_places_are_kept_apart(pairs: pd.DataFrame, config: DedupeConfig, kind: str) -> None:
+    for row in pairs[pairs["kind"] == kind].itertuples():
+        index = DedupeIndex(config)
+        index.add(appeal(row.id_a, row.text_a, topic=row.topic_group_a or None))
+        match = index.query(appeal(row.id_b, row.text_b, topic=row.topic_group_b or None))
+        assert match.duplicate_of is None, row.pair_id
+
+
+def test_fixture_shape(pairs: pd.DataFrame) -> None:
+    assert len(pairs) >= 200
+    assert set(pairs["label"]) == {"0", "1"} and set(pairs["split"]) == {"dev", "test"}
+    assert pairs["pair_id"].is_unique
+    for side in ("a", "b"):
+        assert pd.to_datetime(pairs[f"created_at_{side}"]).notna().all()
+
+
+def test_pair_set_quality_on_dev(pairs: pd.DataFrame, config: DedupeConfig) -> None:
+    from evaluation.eval_dedupe import decide_pairs, precision_recall
+
+    dev = decide_pairs(pairs[pairs["split"] == "dev"].assign(label=lambda d: d["label"].astype(int)), config)
+    precision, recall, _, _ = precision_recall(dev["label"], dev["grouped"])
+    assert precision >= 0.95 and recall >= 0.8
+
+
+def test_same_problem_three_times_makes_one_group_of_three(config: DedupeConfig) -> None:
+    index = DedupeIndex(config)
+    texts = [
+        "В доме 8 по улице Лесной с понедельника нет горячей воды, объявлений не было.",
+        "Лесная 8 — нет горячей воды с понедельника!",
+        "в доме 8 по улице лесной с понедельника нет горячей воды объявлений не было",
+    ]
+    matches = [index.add(appeal(f"a{k}", text, days=k * 0.5)) for k, text in enumerate(texts)]
+    assert [m.group_size for m in matches] == [1, 2, 3]
+    assert {m.group_id for m in matches} == {"a0"}
+    assert [m.duplicate_of for m in matches] == [None, "a0", "a0"]
+    assert index.members("a0") == ["a0", "a1", "a2"]
+
+
+@pytest.mark.parametrize(
+    ("second", "days", "topic", "joins"),
+    [
+        ("Лесная 8: с понедельника нет горячей воды", 1, "ЖКХ", True),
+        ("Лесная 8: с понедельника нет горячей воды", 40, "ЖКХ", False),  # outside window
+        ("Лесная 8: с понедельника нет горячей воды", 1, "Дороги", False),  # other topic
+        ("Лесная 10: с понедельника нет горячей воды", 1, "ЖКХ", False),  # other house
+        ("В доме 8 по улице Лесной не работает лифт вторую неделю", 1, "ЖКХ", False),  # other problem
+        ("в доме 8 по улице лесной с понедельника нет горячей воды!!", 400, "Дороги", True),  # exact key
+    ],
+)
+def test_grouping_rules(config: DedupeConfig, second: str, days: float, topic: str, joins: bool) -> None:
+    index = DedupeIndex(config)
+    index.add(appeal("first", "В доме 8 по улице Лесной с понедельника нет горячей воды"))
+    match = index.add(appeal("second", second, days=days, topic=topic))
+    assert (match.duplicate_of == "first") is joins
+
+
+def test_query_does_not_store_and_senders_are_marked(config: DedupeConfig) -> None:
+    index = DedupeIndex(config)
+    text = "Во дворе дома 7 на Молодёжной улице мусор не вывозят пятый день"
+    index.add(appeal("a", text), sender="ivanova")
+    assert index.query(appeal("q", text + ", вонь"), sender="ivanova").repeat_by_sender
+    assert len(index) == 1
+    assert index.add(appeal("b", text + ", вонь"), sender="ivanova").repeat_by_sender
+    assert not index.add(appeal("c", text + "!"), sender="petrov").repeat_by_sender
+    with pytest.raises(ValueError, match="already in the dedupe index"):
+        index.add(appeal("a", text))
+
+
+def test_split_merge_and_save_load(config: DedupeConfig, tmp_path: Path) -> None:
+    index = DedupeIndex(config)
+    for k in range(3):
+        index.add(appeal(f"a{k}", "Садовая 12, прорвало трубу в подвале, подвал затоплен", days=k))
+    assert index.split("a1") == "a1" and index.members("a0") == ["a0", "a2"]
+    assert index.merge("a0", "a1") == "a0" and index.group_size("a0") == 3
+    assert index.split("a0") == "a0#2" and index.members("a0") == ["a1", "a2"]
+    loaded = load_index(save_index(index, tmp_path / "index.npz"))
+    assert loaded.members("a0") == ["a1", "a2"] and loaded.members("a0#2") == ["a0"]
+    again = loaded.add(appeal("a3", "Садовая 12, прорвало трубу в подвале, подвал затоплен!", days=3))
+    assert again.status == "exact" and again.group_id in {"a0", "a0#2"}
+
+
+def test_batch_matches_incremental(pairs: pd.DataFrame, config: DedupeConfig) -> None:
+    rows = {}
+    for side in ("a", "b"):
+        for row in pairs.itertuples():
+            rows[getattr(row, f"id_{side}")] = {
+                "id": getattr(row, f"id_{side}"),
+                "text": getattr(row, f"text_{side}"),
+                "topic_group": getattr(row, f"topic_group_{side}") or None,
+                "created_at": pd.Timestamp(getattr(row, f"created_at_{side}")),
+                "sender": getattr(row, f"sender_{side}"),
+            }
+    frame = pd.DataFrame(list(rows.values())).sort_values(["created_at", "id"], ignore_index=True)
+    batch = group_frame(frame, config)
+    index = DedupeIndex(config)
+    incremental = [
+        index.add(
+            Appeal(
+                id=r.id,
+                text=r.text,
+                created_at=r.created_at,
+                topic_group=r.topic_group if isinstance(r.topic_group, str) else None,
+            ),
+            r.sender,
+        ).group_id
+        for r in frame.itertuples()
+    ]
+    assert batch["group_id"].tolist() == incremental
+    sizes = batch.groupby("group_id")["group_size"].first().to_dict()
+    assert sizes == batch["group_id"].value_counts().to_dict()
+
+
+@pytest.mark.parametrize("limit", [None, 2])
+def test_key_table_lookup_survives_compaction(limit: int | None) -> None:
+    table = KeyTable(np.uint32)
+    for row in range(10):
+        table.add([row % 3, 100 + row], row)
+    before = sorted(table.lookup([0, 1, 105], limit=limit).tolist())
+    table.compact()
+    assert sorted(table.lookup([0, 1, 105], limit=limit).tolist()) == before
+    expected = [0, 3, 6, 9, 1, 4, 7, 5] if limit is None else [6, 9, 4, 7, 5]
+    assert before == sorted(expected)
+
+
+def test_config_errors_name_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "dedupe.toml"
+    text = (Path(__file__).resolve().parents[2] / "training" / "configs" / "dedupe.toml").read_text("utf-8")
+    bad.write_text(text.replace("bands = 20", "bands = 7"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="multiple of bands"):
+        load_dedupe_config(bad)
+
+
+def test_featurize_keeps_no_text(config: DedupeConfig) -> None:
+    feats = featurize(["Иванов И.И., ул. Ленина, д. 5: нет воды"], config)
+    assert all(isinstance(v, np.ndarray) for v in feats.__dict__.values())
+
+
+def test_cli_adds_group_columns(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from appeals.cli import build_app
+
+    source = tmp_path / "in.csv"
+    pd.DataFrame(
+        {
+            "Текст": ["Нет света на Садовой 5", "нет света на садовой 5!", "Яма на Мира 3", ""],
+            "автор": ["a", "b", "c", "d"],
+        }
+    ).to_csv(source, index=False)
+    result = CliRunner().invoke(
+        build_app(), ["dedupe", "--input", str(source), "--output", str(tmp_path / "out.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["group_size"].tolist()[:3] == [2, 2, 1] and pd.isna(out["group_id"].iloc[3])
+    assert out["group_id"].iloc[0] == out["group_id"].iloc[1] == "row-2"
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_perm_exact_duplicates_all_grouped(real_data_dir: Path, config: DedupeConfig) -> None:
+    from appeals.datasets import load_dataset
+
+    frame = load_dataset("perm_promobot_2023", real_data_dir).frame
+    key = frame["text"].map(normalize_for_dedup)
+    dup = key.duplicated(keep=False)
+    sample = pd.concat([frame[dup], frame[~dup].head(1500)])
+    grouped = group_frame(sample, config)
+    per_key = grouped.groupby(key[sample.index].to_numpy())["group_id"].nunique()
+    assert dup.sum() > 100 and (per_key == 1).all()
