@@ -1,0 +1,212 @@
+"""Training and honest evaluation of the urgency model.
+
+- `prepare_training`: weak labels on the unlabelled real appeals (dev texts removed), prepared once;
+- `fit_model`: the classifier on weak labels (+ gold rows, e.g. corrections or dev folds, weighted);
+- `tune`: the blend weight and the critical threshold on labelled rows (grid from the config);
+- `cross_validate`: 5-fold CV on dev.csv; in each fold everything tuned or trained on gold uses the
+  other four folds only, and the held-out fold is scored (its predictions are collected);
+- `train_final`: the model shipped (weak labels + all of dev.csv, params tuned on all of dev.csv).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, recall_score
+from sklearn.model_selection import StratifiedKFold
+
+from appeals.labelmodel import LEVELS
+from appeals.text import normalize_for_dedup
+from appeals.urgency import UrgencyModel
+from appeals.urgency_config import CombineConfig, UrgencyConfig
+from appeals.urgency_data import CORRECTION_WEIGHT, load_dev, load_unlabelled, merge_corrections, weak_votes
+
+
+def model_from_config(cfg: UrgencyConfig) -> UrgencyModel:
+    """An unfitted UrgencyModel with every setting from the config."""
+    return UrgencyModel(heating_months=tuple(cfg.season.heating_months), lf_weights=dict(cfg.lf_weights),
+                        tone_words=tuple(cfg.classifier.tone_words),
+                        classifier_params=cfg.classifier.model_dump(exclude={"tone_words", "mask_ner"}),
+                        blend=cfg.combine.blend, critical_threshold=cfg.combine.critical_threshold,
+                        off_season_heating_level=cfg.combine.off_season_heating_level,
+                        mask_ner=cfg.classifier.mask_ner)
+
+
+@dataclass
+class Prepared:
+    """Rows ready for the classifier: its input strings, labels and sample weights."""
+
+    inputs: list[str]
+    labels: list[str]
+    weights: np.ndarray
+    frame: pd.DataFrame = field(repr=False)
+    votes: np.ndarray | None = field(default=None, repr=False)
+
+    def plus(self, other: Prepared) -> Prepared:
+        return Prepared(self.inputs + other.inputs, self.labels + other.labels,
+                        np.concatenate([self.weights, other.weights]),
+                        pd.concat([self.frame, other.frame], ignore_index=True))
+
+
+def prepare_rows(model: UrgencyModel, frame: pd.DataFrame, weight: float) -> Prepared:
+    contexts, _ = model.prepare(frame)
+    return Prepared(model.classifier_input(contexts), frame["urgency"].tolist(),
+                    np.full(len(frame), weight), frame.reset_index(drop=True))
+
+
+def prepare_training(cfg: UrgencyConfig, data_dir: Path | None, dev: pd.DataFrame) -> Prepared:
+    """Weak-labelled unlabelled appeals, with every dev text removed first.
+
+    The vote matrix over all unlabelled appeals (labelled or not) is kept in `votes` for reports."""
+    model = model_from_config(cfg)
+    frame = load_unlabelled(data_dir, cfg, exclude=dev["text"].tolist())
+    contexts, votes, labels = weak_votes(frame, model)
+    keep = [i for i, label in enumerate(labels) if label is not None]
+    inputs = model.classifier_input([contexts[i] for i in keep])
+    weak = frame.iloc[keep].assign(urgency=[labels[i] for i in keep], weight=1.0, origin="weak")
+    return Prepared(inputs, weak["urgency"].tolist(), np.ones(len(keep)), weak.reset_index(drop=True),
+                    votes=votes)
+
+
+def fit_model(cfg: UrgencyConfig, rows: Prepared) -> UrgencyModel:
+    model = model_from_config(cfg)
+    return model.fit_inputs(rows.inputs, rows.labels, rows.weights)
+
+
+def _objective(y: np.ndarray, pred: np.ndarray, combine: CombineConfig) -> tuple[bool, bool, float]:
+    """Compared as a tuple: critical recall floor met first (a missed emergency costs most), then the
+    precision floor, then macro-F1; below the recall floor, recall itself is what is maximised."""
+    from sklearn.metrics import precision_score
+
+    macro = f1_score(y, pred, labels=list(LEVELS), average="macro", zero_division=0)
+    recall = recall_score(y == "critical", pred == "critical", zero_division=0)
+    precision = precision_score(y == "critical", pred == "critical", zero_division=0)
+    recall_ok = bool(recall >= combine.critical_recall_floor)
+    return recall_ok, bool(precision >= combine.critical_precision_floor), float(macro if recall_ok else recall)
+
+
+def tune(model: UrgencyModel, contexts: list, scores: np.ndarray, clf_proba: np.ndarray, y: np.ndarray,
+         combine: CombineConfig) -> tuple[float, float]:
+    """(blend, critical_threshold) best on these rows by `_objective` (grids from the config)."""
+    best: tuple[tuple[bool, bool, float], float, float] | None = None
+    levels = np.array(LEVELS)
+    for blend in combine.blend_grid:
+        proba = model.combine(contexts, scores, clf_proba, blend=blend)
+        for threshold in combine.threshold_grid:
+            value = _objective(y, levels[model.decide(proba, threshold)], combine)
+            if best is None or value > best[0]:
+                best = (value, blend, threshold)
+    assert best is not None, "the blend and threshold grids in the urgency config are empty"
+    return best[1], best[2]
+
+
+@dataclass
+class CVResult:
+    """Out-of-fold predictions on dev.csv and the parameters chosen in each fold."""
+
+    y: np.ndarray
+    pred: np.ndarray
+    proba: np.ndarray
+    folds: list[dict[str, Any]]
+    weak_rows: int
+
+
+def cross_validate(cfg: UrgencyConfig, data_dir: Path | None, gold_in_training: bool = True,
+                   weak: Prepared | None = None) -> CVResult:
+    """5-fold CV on dev.csv: train (weak + 4 gold folds) and tune on 4 folds, predict the 5th."""
+    dev = load_dev(data_dir, cfg)
+    weak = weak if weak is not None else prepare_training(cfg, data_dir, dev)
+    base = fit_model(cfg, weak)
+    contexts, scores = base.prepare(dev)
+    gold = prepare_rows(base, dev, CORRECTION_WEIGHT)
+    y = dev["urgency"].to_numpy()
+    pred = np.empty(len(dev), dtype=object)
+    proba = np.zeros((len(dev), len(LEVELS)))
+    folds: list[dict[str, Any]] = []
+    splitter = StratifiedKFold(n_splits=cfg.combine.cv_folds, shuffle=True, random_state=cfg.data.seed)
+    base_proba = base.classifier_proba(contexts)
+    for k, (train_idx, test_idx) in enumerate(splitter.split(dev, y)):
+        # Tuning reads the weak-only classifier on the four folds: its view of them is out-of-sample.
+        blend, threshold = tune(base, [contexts[i] for i in train_idx], scores[train_idx],
+                                base_proba[train_idx], y[train_idx], cfg.combine)
+        model = base
+        if gold_in_training:
+            model = fit_model(cfg, weak.plus(_subset(gold, train_idx)))
+        test_ctx = [contexts[i] for i in test_idx]
+        p = model.combine(test_ctx, scores[test_idx], model.classifier_proba(test_ctx), blend=blend)
+        proba[test_idx] = p
+        pred[test_idx] = np.array(LEVELS)[model.decide(p, threshold)]
+        folds.append({"fold": k, "blend": blend, "critical_threshold": threshold})
+    return CVResult(y=y, pred=pred.astype(str), proba=proba, folds=folds, weak_rows=len(weak.labels))
+
+
+def _subset(rows: Prepared, idx: np.ndarray) -> Prepared:
+    return Prepared([rows.inputs[i] for i in idx], [rows.labels[i] for i in idx], rows.weights[idx],
+                    rows.frame.iloc[idx].reset_index(drop=True))
+
+
+def without_texts(rows: Prepared, texts: list[str]) -> Prepared:
+    """`rows` minus those whose normalised text is among `texts` (a gold label replaces a weak one)."""
+    keys = {normalize_for_dedup(t) for t in texts}
+    keep = [i for i, t in enumerate(rows.frame["text"]) if normalize_for_dedup(str(t)) not in keys]
+    return _subset(rows, np.array(keep, dtype=int))
+
+
+def train_final(cfg: UrgencyConfig, data_dir: Path | None, weak: Prepared | None = None,
+                corrections: pd.DataFrame | None = None) -> UrgencyModel:
+    """The shipped model: weak labels + all gold (dev.csv, then operator corrections on top), with
+    blend and threshold tuned on dev.csv."""
+    dev = load_dev(data_dir, cfg)
+    weak = weak if weak is not None else prepare_training(cfg, data_dir, dev)
+    base = fit_model(cfg, weak)
+    contexts, scores = base.prepare(dev)
+    blend, threshold = tune(base, contexts, scores, base.classifier_proba(contexts),
+                            dev["urgency"].to_numpy(), cfg.combine)
+    gold = dev[["text", "urgency"]].assign(created_at=None, weight=CORRECTION_WEIGHT, origin="dev")
+    if corrections is not None and len(corrections):
+        gold = merge_corrections(gold, corrections)
+    rows = without_texts(weak, gold["text"].tolist()).plus(prepare_rows(base, gold, CORRECTION_WEIGHT))
+    model = fit_model(cfg, rows)
+    return model.set_params(blend=blend, critical_threshold=threshold)
+
+
+def cv_metrics(result: CVResult) -> dict[str, float]:
+    """The figures the gates and RESULTS.md read, from out-of-fold predictions on dev.csv."""
+    from sklearn.metrics import accuracy_score, precision_score
+
+    y, pred = result.y, result.pred
+    crit_true, crit_pred = y == "critical", pred == "critical"
+    return {
+        "test_accuracy": float(accuracy_score(y, pred)),
+        "test_macro_f1": float(f1_score(y, pred, labels=list(LEVELS), average="macro", zero_division=0)),
+        "test_critical_recall": float(recall_score(crit_true, crit_pred, zero_division=0)),
+        "test_critical_precision": float(precision_score(crit_true, crit_pred, zero_division=0)),
+        "test_critical_to_low": float((crit_true & (pred == "low")).sum()),
+        "weak_rows": float(result.weak_rows),
+    }
+
+
+def log_and_register(model: UrgencyModel, metrics: dict[str, float], cfg: UrgencyConfig,
+                     params: dict[str, Any], register: bool = True) -> str | None:
+    """Log the model with its CV figures in MLflow and register it as `appeals-urgency`."""
+    import hashlib
+
+    import mlflow
+
+    from appeals import registry
+
+    registry.configure()
+    mlflow.set_experiment(cfg.mlflow.experiment)
+    dataset = "+".join(cfg.data.datasets) + f"+{cfg.data.dev_path}"
+    with mlflow.start_run(run_name="urgency"):
+        mlflow.log_params({**params, "blend": model.blend, "critical_threshold": model.critical_threshold})
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags({"task": "urgency", "dataset": dataset,
+                         "dataset_hash": hashlib.sha256(dataset.encode()).hexdigest()[:16],
+                         "evaluation": f"{cfg.combine.cv_folds}-fold CV on {cfg.data.dev_path}"})
+        examples = ["Нет отопления в доме, дети мерзнут", "Подскажите, когда придет пособие?"]
+        return registry.log_model("urgency", model, examples, register=register)
