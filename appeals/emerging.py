@@ -1,0 +1,173 @@
+"""Emerging problems: appeals the known topics explain poorly, grouped so a new kind shows up early.
+
+Poorly explained = the topic model's confidence (`topic_proba`) below a threshold. Their distinct
+texts are lemmatised and turned into TF-IDF vectors whose terms are weighted up when they became more
+frequent lately ("unusual words"), reduced with truncated SVD (LSA) and clustered with k-means, each
+text weighted by how often it occurs. Clusters are ranked by their recent weekly rate
+and its growth against the weeks before; each carries its top terms and masked example appeals.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+from scipy import sparse
+
+from appeals.trends import EmergingConfig
+
+EXAMPLE_CHARS = 300
+
+
+class EmergingCluster(BaseModel):
+    """One group of poorly explained recent appeals; `members`: their row positions in the frame."""
+
+    rank: int
+    size: int
+    texts: int
+    recent_per_week: float
+    earlier_per_week: float
+    growth: float | None
+    top_terms: list[str]
+    examples: list[str]
+    nearest_topics: list[str]
+    members: list[int] = Field(default_factory=list, exclude=True)
+
+
+def poorly_explained(frame: pd.DataFrame, cfg: EmergingConfig) -> pd.Series:
+    """Rows with a text whose topic confidence is below cfg.max_confidence and below
+    cfg.relative_confidence x the median confidence of the appeals given the same topic."""
+    if "topic_proba" not in frame.columns or "text" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    has_text = frame["text"].astype("string").str.strip().fillna("") != ""
+    proba = pd.to_numeric(frame["topic_proba"], errors="coerce")
+    typical = proba.groupby(frame["topic"], observed=True).transform("median")
+    return has_text & (proba < cfg.max_confidence) & (proba < cfg.relative_confidence * typical)
+
+
+def _tfidf(texts: list[str]) -> tuple[sparse.csr_matrix, list[str]]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from appeals.nlp import lemmatize_many
+    from appeals.text import clean_text
+
+    lemmas = lemmatize_many(clean_text(t) for t in texts)
+    tfidf = TfidfVectorizer(min_df=2 if len(texts) >= 50 else 1, max_df=0.4, sublinear_tf=True,
+                            token_pattern=r"(?u)\b\w\w\w+\b")
+    return tfidf.fit_transform(lemmas).tocsr(), list(tfidf.get_feature_names_out())
+
+
+def burst_weights(matrix: sparse.csr_matrix, recent: np.ndarray, earlier: np.ndarray,
+                  cfg: EmergingConfig) -> np.ndarray:
+    """Per term 1 + w * log2 of its (smoothed) share of recent appeals over its earlier share, >= 1.
+
+    New vocabulary is what a new kind of problem brings; weighting it pulls such appeals together.
+    """
+    present = (matrix > 0).astype(float).T
+    rate_recent = present @ recent / max(recent.sum(), 1.0)
+    rate_earlier = present @ earlier / max(earlier.sum(), 1.0)
+    ratio = np.log2((rate_recent + cfg.burst_smoothing) / (rate_earlier + cfg.burst_smoothing))
+    return 1.0 + cfg.burst_weight * np.clip(ratio, 0.0, 4.0)
+
+
+def _cluster(vectors: sparse.csr_matrix, units: np.ndarray, weights: np.ndarray, cfg: EmergingConfig) -> np.ndarray:
+    """Labels for every text, -1 for none: k-means over the recent texts, kept when close to their
+    centre (the cluster's core); earlier texts join the closest centre when close enough."""
+    from sklearn.cluster import KMeans
+
+    k = int(np.clip(len(units) // cfg.texts_per_cluster, cfg.min_clusters, cfg.max_clusters))
+    model = KMeans(n_clusters=min(k, len(units)), n_init=3, random_state=cfg.seed)
+    model.fit(vectors[units], sample_weight=weights[units])
+    norms = np.linalg.norm(model.cluster_centers_, axis=1, keepdims=True)
+    sims = np.asarray(vectors @ (model.cluster_centers_ / np.maximum(norms, 1e-12)).T)
+    labels = np.where(sims.max(axis=1) >= cfg.assign_similarity, sims.argmax(axis=1), -1)
+    own = sims[units, model.labels_]
+    labels[units] = np.where(own >= cfg.core_similarity, model.labels_, -1)
+    return labels
+
+
+def _examples(texts: list[str], vectors: sparse.csr_matrix, idx: np.ndarray, n: int) -> list[str]:
+    """The `n` texts closest to the cluster's centre, masked and shortened."""
+    from appeals.masking import mask_text
+
+    centroid = np.asarray(vectors[idx].mean(axis=0)).ravel()
+    order = idx[np.argsort(-(vectors[idx] @ centroid))][:n]
+    out = []
+    for i in order:
+        text = mask_text(" ".join(str(texts[i]).split()))
+        out.append(text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…")
+    return out
+
+
+def _describe(label: int, labels: np.ndarray, ctx: dict,
+              cfg: EmergingConfig) -> tuple[EmergingCluster, np.ndarray]:
+    """Size and members count the recent appeals; earlier ones close to the cluster give its earlier rate."""
+    rows = np.flatnonzero(labels[ctx["text_of_row"]] == label)
+    weeks = ctx["weeks_back"][rows]
+    members = rows[weeks < cfg.recent_weeks]
+    idx = np.flatnonzero((labels == label) & ctx["is_recent"])
+    recent = len(members) / cfg.recent_weeks
+    earlier = float((weeks >= cfg.recent_weeks).sum()) / max(ctx["span_weeks"] - cfg.recent_weeks, 1)
+    terms = np.asarray(ctx["tfidf"][idx].mean(axis=0)).ravel()
+    top = [ctx["vocab"][i] for i in np.argsort(-terms)[: cfg.top_terms] if terms[i] > 0]
+    topics = ctx["topics"].iloc[members].value_counts().head(3).index.astype(str).tolist()
+    return EmergingCluster(
+        rank=0, examples=[], size=len(members), texts=len(idx), recent_per_week=round(recent, 2),
+        earlier_per_week=round(earlier, 2), growth=round(recent / earlier - 1, 3) if earlier > 0 else None,
+        top_terms=top, nearest_topics=topics, members=ctx["positions"][members].tolist()), idx
+
+
+def _rank_key(cluster: EmergingCluster) -> float:
+    ratio = (cluster.recent_per_week + 1.0) / (cluster.earlier_per_week + 1.0)
+    return cluster.recent_per_week * float(np.log2(ratio))
+
+
+def _window(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None,
+            weeks: int | None) -> tuple[pd.DataFrame, np.ndarray, pd.Timestamp, int]:
+    """Poorly explained rows of the analysed weeks (sampled down to max_texts distinct texts)."""
+    last = (pd.Timestamp(end) + pd.Timedelta(days=1) if end
+            else frame["created_at"].max().normalize() + pd.Timedelta(days=1))
+    span = weeks or cfg.recent_weeks * 4
+    mask = poorly_explained(frame, cfg)
+    mask &= (frame["created_at"] >= last - pd.Timedelta(weeks=span)) & (frame["created_at"] < last)
+    rows, positions = frame[mask], np.flatnonzero(mask.to_numpy())
+    texts = rows["text"].astype(str)
+    uniques = texts.unique()
+    if len(uniques) > cfg.max_texts:
+        keep = np.random.default_rng(cfg.seed).choice(uniques, cfg.max_texts, replace=False)
+        chosen = texts.isin(keep).to_numpy()
+        rows, positions = rows[chosen], positions[chosen]
+    return rows, positions, last, span
+
+
+def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = None,
+                  weeks: int | None = None) -> list[EmergingCluster]:
+    """Clusters of the poorly explained appeals of the recent weeks up to `end`, best ranked first.
+
+    The `weeks` weeks up to `end` (default 4 x recent_weeks) are analysed; the texts of the recent
+    weeks are clustered, earlier texts close to a cluster count towards its earlier rate.
+    """
+    rows, positions, last, span = _window(frame, cfg, end, weeks)
+    codes, uniques = pd.factorize(rows["text"].astype(str))
+    weeks_back = ((last - rows["created_at"]).dt.days // 7).to_numpy()
+    recent = np.bincount(codes[weeks_back < cfg.recent_weeks], minlength=len(uniques)).astype(float)
+    earlier = np.bincount(codes[weeks_back >= cfg.recent_weeks], minlength=len(uniques)).astype(float)
+    units = np.flatnonzero(recent > 0)
+    if len(units) < max(cfg.min_cluster_size, 3):
+        return []
+    tfidf, vocab = _tfidf(list(uniques))
+    from sklearn.preprocessing import normalize
+
+    weighted = normalize(tfidf @ sparse.diags(burst_weights(tfidf, recent, earlier, cfg)))
+    labels = _cluster(weighted, units, recent, cfg)
+    ctx = {"text_of_row": codes, "is_recent": recent > 0, "weeks_back": weeks_back, "span_weeks": span, "tfidf": weighted,
+           "vocab": vocab,
+           "topics": rows["topic"].astype(str).reset_index(drop=True), "positions": positions}
+    clusters = [_describe(label, labels, ctx, cfg) for label in np.unique(labels[labels >= 0])]
+    clusters = [(c, idx) for c, idx in clusters if c.size >= cfg.min_cluster_size]
+    clusters.sort(key=lambda pair: _rank_key(pair[0]), reverse=True)
+    texts = list(uniques)
+    return [c.model_copy(update={"rank": i + 1, "examples": _examples(texts, weighted, idx, cfg.examples)})
+            for i, (c, idx) in enumerate(clusters[: cfg.show])]

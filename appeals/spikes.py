@@ -1,0 +1,156 @@
+"""Spike detection: is this week's count of a topic (or topic x district) higher than expected?
+
+Expected = the mean of the trailing weeks (same weekday for daily series). The observed count is
+tested against a negative binomial whose variance is mu + od * mu^2 + mu / n: overdispersion `od`
+estimated from the series' own longer history (method of moments, bounded), plus the uncertainty of
+a mean estimated from n weeks. Weeks flagged as spikes are replaced by their expected value before
+they enter later baselines (for up to `masked_weeks` weeks in a row), so a two-week spike does not
+hide its own second week while a lasting new level still becomes the norm.
+The score is -log10 of the one-sided p-value.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+from scipy import stats
+
+from appeals.trends import SpikeConfig, counts_over_time
+
+
+class Alert(BaseModel):
+    """One alert of alerts.json: a contract other tools read; do not rename the fields."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    district: str | None
+    period_start: date
+    period_end: date
+    observed: int
+    expected: float
+    score: float
+
+
+def upper_tail(observed: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """P(X >= observed) under a negative binomial with mean mu and variance var (Poisson if var <= mu)."""
+    observed = np.asarray(observed, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    var = np.maximum(np.asarray(var, dtype=float), mu * (1 + 1e-9))
+    size = mu**2 / (var - mu)
+    prob = mu / var
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nb = stats.nbinom.sf(observed - 1, size, prob)
+    return np.where(observed <= 0, 1.0, np.clip(nb, 0.0, 1.0))
+
+
+def _overdispersion(history: np.ndarray, cfg: SpikeConfig) -> np.ndarray:
+    mean = history.mean(axis=0)
+    var = history.var(axis=0, ddof=1) if len(history) > 1 else np.zeros_like(mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        od = np.where(mean > 0, (var - mean) / np.maximum(mean, 1e-9) ** 2, cfg.min_overdispersion)
+    return np.clip(od, cfg.min_overdispersion, cfg.max_overdispersion)
+
+
+def score_series(counts: np.ndarray, cfg: SpikeConfig, alpha: float | np.ndarray,
+                 season: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected counts, p-values and alert flags for a (periods x series) count matrix.
+
+    `season` is the lag between comparable periods: 1 for weeks, 7 for days (weekday seasonality).
+    Periods without `min_baseline_weeks` comparable periods before them get NaN and no alert.
+    """
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim == 1:
+        counts = counts[:, None]
+    clean = counts.copy()
+    expected = np.full(counts.shape, np.nan)
+    pvalue = np.full(counts.shape, np.nan)
+    flags = np.zeros(counts.shape, dtype=bool)
+    run = np.zeros(counts.shape[1], dtype=int)
+    for t in range(counts.shape[0]):
+        lags = t - season * np.arange(1, cfg.dispersion_weeks + 1)
+        lags = lags[lags >= 0]
+        if len(lags) < cfg.min_baseline_weeks:
+            continue
+        base = clean[lags[: cfg.baseline_weeks]]
+        mu = np.maximum(base.mean(axis=0), cfg.expected_floor)
+        var = mu + _overdispersion(clean[lags], cfg) * mu**2 + mu / len(base)
+        expected[t] = mu
+        pvalue[t] = upper_tail(counts[t], mu, var)
+        flags[t] = ((pvalue[t] < alpha) & (counts[t] >= cfg.min_observed)
+                    & (counts[t] - mu >= cfg.min_excess))
+        run = np.where(flags[t], run + 1, 0)
+        # a spike is kept out of later baselines, a lasting new level is let in after a while
+        clean[t] = np.where(flags[t] & (run <= cfg.masked_weeks), mu, counts[t])
+    return expected, pvalue, flags
+
+
+def score(pvalue: float, cfg: SpikeConfig) -> float:
+    return round(float(min(-np.log10(max(pvalue, 1e-300)), cfg.max_score)), 3)
+
+
+def _alerts_from(weekly: pd.DataFrame, cfg: SpikeConfig, alpha: float | np.ndarray,
+                 district_level: bool) -> list[Alert]:
+    expected, pvalue, flags = score_series(weekly.to_numpy(), cfg, alpha)
+    alerts = []
+    for t, k in zip(*np.nonzero(flags), strict=True):
+        start = weekly.index[t].date()
+        key = weekly.columns[k]
+        topic, district = (key if district_level else (key, None))
+        alerts.append(Alert(topic=str(topic), district=None if district is None else str(district),
+                            period_start=start, period_end=start + timedelta(days=6),
+                            observed=int(weekly.iat[t, k]), expected=round(float(expected[t, k]), 2),
+                            score=score(float(pvalue[t, k]), cfg)))
+    return alerts
+
+
+def _complete_weeks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the first week when the data starts mid-week and the last one when it ends mid-week."""
+    first, last = frame["created_at"].min(), frame["created_at"].max()
+    lo = first.normalize() if first.weekday() == 0 else first.normalize() + pd.Timedelta(days=7 - first.weekday())
+    hi = last.normalize() + pd.Timedelta(days=1) if last.weekday() == 6 else (
+        last.normalize() - pd.Timedelta(days=last.weekday()))
+    return frame[(frame["created_at"] >= lo) & (frame["created_at"] < hi)]
+
+
+def topic_district_weekly(frame: pd.DataFrame, cfg: SpikeConfig) -> pd.DataFrame:
+    """Weekly counts per (topic, district) for the cells whose mean weekly count allows a test."""
+    cells = frame.dropna(subset=["district"])
+    if cells.empty:
+        return pd.DataFrame()
+    key = cells["topic"].astype(str) + "\x1f" + cells["district"].astype(str)
+    weekly = counts_over_time(cells.assign(cell=key.astype("category")), "W", "cell")
+    weekly = weekly.loc[:, weekly.mean() >= cfg.min_district_mean]
+    if weekly.empty:
+        return pd.DataFrame()
+    weekly.columns = pd.MultiIndex.from_tuples([tuple(c.split("\x1f", 1)) for c in weekly.columns])
+    return weekly
+
+
+def detect_spikes(frame: pd.DataFrame, cfg: SpikeConfig, since: date | None = None,
+                  until: date | None = None) -> list[Alert]:
+    """Alerts per topic and per topic x district over the complete weeks of a prepared frame."""
+    frame = _complete_weeks(frame)
+    if frame.empty:
+        return []
+    weekly = counts_over_time(frame, "W", "topic")
+    share = cfg.district_alpha_share
+    cells = topic_district_weekly(frame, cfg)
+    alpha_topic = cfg.false_alarm_rate * (1 - share if len(cells.columns) else 1.0)
+    alerts = _alerts_from(weekly, cfg, alpha_topic, district_level=False)
+    if len(cells.columns):
+        per_topic = pd.Series([c[0] for c in cells.columns]).value_counts()
+        tests = np.array([per_topic[c[0]] for c in cells.columns], dtype=float)
+        alerts += _alerts_from(cells, cfg, cfg.false_alarm_rate * share / tests, district_level=True)
+    alerts = [a for a in alerts if (since is None or a.period_end >= since)
+              and (until is None or a.period_start <= until)]
+    return sorted(alerts, key=lambda a: (a.period_start, -a.score, a.topic, a.district or ""))
+
+
+def alerts_json(alerts: list[Alert]) -> str:
+    """alerts.json: a list of objects with topic, district, period_start, period_end, observed, expected, score."""
+    return json.dumps([a.model_dump(mode="json") for a in alerts], ensure_ascii=False, indent=1)

@@ -1,0 +1,145 @@
+"""`make eval` section "trends": spike detection and emerging problems on simulated streams.
+
+Streams come from evaluation/simulate_stream.py (real Perm appeals, synthetic dates and districts,
+planted spikes, one held-out topic). Spikes are detected on the true topics; emerging problems on
+the topics and confidences of a quick TF-IDF + logistic model trained on the grouped train part
+without the held-out topic (the streams draw only from the disjoint pool part).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation.simulate_stream import (
+    Pool,
+    SimulationConfig,
+    load_pool,
+    load_simulation_config,
+    simulate_stream,
+    train_topic_model,
+)
+
+PURITY_TARGET = 0.7
+
+
+def score_pool(model: Any, pool: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    proba = model.predict_proba(pool["lemmas"])
+    return model.classes_[proba.argmax(axis=1)], proba.max(axis=1)
+
+
+def stream_weeks(truth: dict) -> list[date]:
+    start = date.fromisoformat(truth["start"])
+    return [start + timedelta(weeks=w) for w in range(truth["weeks"])]
+
+
+def spike_results(alerts: list, truth: dict) -> list[dict]:
+    """Each planted spike with `found`: an alert on its topic (and district, or none) in its first week."""
+    out = []
+    for spike in truth["spikes"]:
+        start = date.fromisoformat(spike["start"])
+        found = any(a.topic == spike["topic"] and a.period_start == start
+                    and (a.district is None or a.district == spike["district"]) for a in alerts)
+        out.append({**spike, "found": found})
+    return out
+
+
+def false_alerts(alerts: list, truth: dict, topics: list[str], min_weeks: int) -> tuple[int, int]:
+    """(topic-weeks with an alert but no planted spike, topic-weeks without a planted spike)."""
+    weeks = stream_weeks(truth)[min_weeks:]
+    planted = {(s["topic"], date.fromisoformat(s["start"]) + timedelta(weeks=k))
+               for s in truth["spikes"] for k in range(s["weeks"])}
+    clean = {(t, w) for t in topics if t != truth["held_out_topic"] for w in weeks} - planted
+    alerted = {(a.topic, a.period_start) for a in alerts}
+    return len(alerted & clean), len(clean)
+
+
+def emerging_result(stream: pd.DataFrame, pred: np.ndarray, proba: np.ndarray, truth: dict,
+                    cfg) -> dict:
+    """Best purity of the held-out topic among the shown clusters, and that cluster's rank."""
+    from appeals.emerging import find_emerging
+    from appeals.trends import prepare_frame
+
+    scored = stream.assign(topic=pred[stream["pool_index"]], topic_proba=proba[stream["pool_index"]])
+    frame, _ = prepare_frame(scored)
+    true_topic = stream["topic"].to_numpy()
+    clusters = find_emerging(frame, cfg)
+    best = {"purity": 0.0, "rank": None, "size": 0}
+    for c in clusters:
+        purity = float(np.mean(true_topic[c.members] == truth["held_out_topic"]))
+        if purity > best["purity"]:
+            best = {"purity": purity, "rank": c.rank, "size": c.size}
+    low = frame["topic_proba"] < cfg.max_confidence
+    held = true_topic == truth["held_out_topic"]
+    best["held_out_low_share"] = float(low[held].mean()) if held.any() else 0.0
+    return best
+
+
+def evaluate_streams(pool: Pool, sim: SimulationConfig, data_limit: int | None = None) -> dict:
+    from appeals.spikes import detect_spikes
+    from appeals.trends import load_trends_config, prepare_frame
+
+    cfg = load_trends_config()
+    models = {t: score_pool(train_topic_model(pool.train, t, sim.seed), pool.pool) for t in pool.held_out}
+    spikes, fa, clean, emerging = [], 0, 0, []
+    for i in range(data_limit or sim.streams):
+        stream, truth = simulate_stream(pool, sim, i)
+        frame, _ = prepare_frame(stream.drop(columns=["text"]))
+        alerts = detect_spikes(frame, cfg.spikes)
+        spikes += [{**r, "stream": i} for r in spike_results(alerts, truth)]
+        f, c = false_alerts(alerts, truth, sorted(stream["topic"].unique()), cfg.spikes.min_baseline_weeks)
+        fa, clean = fa + f, clean + c
+        pred, proba = models[truth["held_out_topic"]]
+        emerging.append({"stream": i, "topic": truth["held_out_topic"],
+                         **emerging_result(stream, pred, proba, truth, cfg.emerging)})
+    return {"spikes": pd.DataFrame(spikes), "false": fa, "clean": clean,
+            "emerging": pd.DataFrame(emerging)}
+
+
+def _rate(found: pd.Series) -> str:
+    return f"{found.mean():.1%} ({int(found.sum())}/{len(found)})" if len(found) else "n/a"
+
+
+def render(result: dict, sim: SimulationConfig, streams: int) -> str:
+    spikes, em = result["spikes"], result["emerging"]
+    big, half = spikes[spikes["magnitude"] >= 1.0], spikes[spikes["magnitude"] == 0.5]
+    per50 = 50 * result["false"] / max(result["clean"], 1)
+    hits = em[em["purity"] >= PURITY_TARGET]
+    lines = [
+        "## Demand trends: spikes and emerging problems (simulated streams)", "",
+        f"{streams} streams of {sim.weeks} weeks, about {sim.weekly_volume:.0f} appeals a week drawn from the "
+        f"grouped pool part ({sim.pool_share:.0%}) of `{sim.dataset}` with a weekday rhythm, volume noise "
+        f"{sim.volume_noise}, topic drift {sim.topic_drift}/week; {sim.spikes.per_stream} spikes per stream "
+        f"in topics or topic x district cells with at least {sim.spikes.min_cell_mean:.0f} appeals a week; "
+        "configs training/configs/trends.toml and trends_eval.toml.", "",
+        "| measure | target | measured |", "|---|---|---|",
+        f"| spikes of +100 % or more found in their first week | >= 90 % | {_rate(big['found'])} |",
+        f"| spikes of +50 % found in their first week | >= 60 % | {_rate(half['found'])} |",
+        f"| false alerts per 50 topic-weeks without a spike | <= 1 | {per50:.2f} "
+        f"({result['false']} of {result['clean']} topic-weeks) |",
+        f"| held-out topic among the emerging clusters, purity >= 70 % | yes | {len(hits)}/{len(em)} streams |",
+        "", "Found by magnitude and level:", "", "| magnitude | topic level | topic x district |", "|---|---|---|"]
+    for mag, part in spikes.groupby("magnitude"):
+        lines.append(f"| +{mag:.0%} | {_rate(part[part['district'].isna()]['found'])} | "
+                     f"{_rate(part[part['district'].notna()]['found'])} |")
+    lines += ["", "Emerging problems per held-out topic (best cluster purity, its rank among the shown "
+              "clusters, share of the topic's appeals below the confidence threshold):", "",
+              "| held-out topic | streams | median purity | hits | median rank | low-confidence share |",
+              "|---|---|---|---|---|---|"]
+    for topic, part in em.groupby("topic"):
+        lines.append(f"| {topic} | {len(part)} | {part['purity'].median():.2f} | "
+                     f"{int((part['purity'] >= PURITY_TARGET).sum())} | {part['rank'].median()} | "
+                     f"{part['held_out_low_share'].median():.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(data_dir: Path | None) -> str:
+    if data_dir is None or not (data_dir / "perm_promobot_2023").is_dir():
+        return "## Demand trends: spikes and emerging problems\n\nSkipped: the real datasets were not found.\n"
+    sim = load_simulation_config()
+    pool = load_pool(data_dir, sim)
+    return render(evaluate_streams(pool, sim), sim, sim.streams)
