@@ -50,10 +50,16 @@ def poorly_explained(frame: pd.DataFrame, cfg: EmergingConfig) -> pd.Series:
 def _tfidf(texts: list[str]) -> tuple[sparse.csr_matrix, list[str]]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    from appeals.masking import PLACEHOLDERS, mask_many
     from appeals.nlp import lemmatize_many
     from appeals.text import clean_text
 
-    lemmas = lemmatize_many(clean_text(t) for t in texts)
+    # Terms come from masked text with the placeholders dropped: a resident who writes several times
+    # must not put their name, phone or e-mail among a cluster's key words.
+    masked = mask_many(clean_text(t) for t in texts)
+    for placeholder in PLACEHOLDERS.values():
+        masked = [m.replace(placeholder, " ") for m in masked]
+    lemmas = lemmatize_many(masked)
     tfidf = TfidfVectorizer(min_df=2 if len(texts) >= 50 else 1, max_df=0.4, sublinear_tf=True,
                             token_pattern=r"(?u)\b\w\w\w+\b")
     return tfidf.fit_transform(lemmas).tocsr(), list(tfidf.get_feature_names_out())

@@ -19,15 +19,21 @@ from appeals.nlp import get_morph
 # Capitalised words (title or upper case) and initials («И.», «И.П.»).
 _TOKEN_RE = re.compile(r"(?<![А-ЯЁа-яё])(?P<init>(?:[А-ЯЁ]\.\s?){1,2})(?![а-яё])|(?P<word>[А-ЯЁ][А-ЯЁа-яё]+(?:-[А-ЯЁ][а-яё]+)?)")
 # Words before a group that make it a place or an institution's name, not a person.
+# Abbreviations may carry their dot; full words may not, so «на остановке. Загорулько …» does not
+# reach across a sentence end. «площадка», «проездной» are not place words.
 _PLACE_BEFORE_RE = re.compile(
-    r"(?:\b(?:ул|улиц[аеыуой]|пр|пр-т|пр-кт|проспект\w*|пер|переул\w*|пл|площад\w*|б-р|бульвар\w*|"
-    r"наб|набережн\w*|ш|шоссе|им|имени|тракт\w*|проезд\w*|мкр|микрорайон\w*|"
-    r"станци\w*|ст|метро|остановк\w*|парк\w*|сквер\w*)\.?\s*|\b(?:пос|г|с|п|д|дер)\.\s*)$",
+    r"(?:\b(?:ул|пр|пр-т|пр-кт|пер|пл|б-р|наб|ш|им|ст|мкр)\.?\s*"
+    r"|\b(?:улиц[аеыуой]|проспект\w*|переул\w*|площад(?:ь|и|ью)|бульвар\w*|набережн\w*|шоссе|имени|"
+    r"тракт\w*|проезд(?:а|е|у|ом)?|микрорайон\w*|станци\w*|метро|остановк\w*|парк\w*|сквер\w*)\s*"
+    r"|\b(?:пос|г|с|п|д|дер)\.\s*)$",
     re.IGNORECASE,
 )
+_PATRONYMIC_RE = re.compile(r"\b[А-ЯЁ][а-яё]+(?:ич|вна|чна)\b")
+_INITIALS_RE = re.compile(r"\b[А-ЯЁ]\.\s?[А-ЯЁ]\.")
 _HOUSE_AFTER_RE = re.compile(r"^\s*,?\s*(?:д\.|дом)?\s*\d")
 _PLACE_AFTER_RE = re.compile(
-    r"^\s*(?:ул\.|улиц\w*|проспект\w*|пр-т|переул\w*|пер\.|бульвар\w*|площад\w*|шоссе|тракт\w*|проезд\w*)",
+    r"^\s*(?:ул\.|улиц\w*|проспект\w*|пр-т|переул\w*|пер\.|бульвар\w*|площад(?:ь|и|ью)\b|шоссе|тракт\w*|"
+    r"проезд(?:а|е|у|ом)?\b)",
     re.IGNORECASE,
 )
 # Roles and kin after which a capitalised word is a person; a role may be followed by a few words
@@ -179,9 +185,17 @@ def plausible_person(text: str, start: int, end: int) -> bool:
 
 
 def in_place_context(text: str, start: int, end: int) -> bool:
-    """True when the words around text[start:end] make it a street or an institution's name."""
-    return bool(_PLACE_BEFORE_RE.search(text[max(0, start - 40):start])
-                or _PLACE_AFTER_RE.match(text[end:end + 20]))
+    """True when the words around text[start:end] make it a street or an institution's name.
+
+    A name with a patronymic is a person whatever stands around it, and so is a surname with two
+    initials before a street word («Иванов Иван Иванович улица …»).
+    """
+    span = text[start:end]
+    if _PATRONYMIC_RE.search(span):
+        return False
+    if _PLACE_BEFORE_RE.search(text[max(0, start - 40):start]):
+        return True  # «ул. Ленина», «школа имени А. С. Пушкина»
+    return bool(_PLACE_AFTER_RE.match(text[end:end + 20])) and not _INITIALS_RE.search(span)
 
 
 def _lead_trimmed(group: list[_Tok]) -> list[_Tok]:

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\d+")
 # Latin letters that look like Cyrillic ones; only swapped inside words that already hold Cyrillic.
 _LATIN_TO_CYR = str.maketrans("aceopxyABCEHKMOPTXk", "асеорхуАВСЕНКМОРТХк")
-_MIXED_WORD_RE = re.compile(r"[A-Za-zА-Яа-яЁё]*(?:[A-Za-z][А-Яа-яЁё]|[А-Яа-яЁё][A-Za-z])[A-Za-zА-Яа-яЁё]*")
+# Whole words only, matched from a word start (possessive, so a long run is scanned once); the mix of
+# scripts is checked in the callback.
+_MIXED_WORD_RE = re.compile(r"(?<![A-Za-zА-Яа-яЁё])[A-Za-zА-Яа-яЁё]++")
+_MIX_RE = re.compile(r"[A-Za-z][А-Яа-яЁё]|[А-Яа-яЁё][A-Za-z]")
 LEMMA_CACHE_SIZE = 500_000
 
 
@@ -38,6 +41,8 @@ def get_morph() -> pymorphy3.MorphAnalyzer:
 
 def _fix_mixed(match: re.Match[str]) -> str:
     word = match.group(0)
+    if not _MIX_RE.search(word):
+        return word
     cyr = sum("а" <= ch.lower() <= "я" or ch in "ёЁ" for ch in word)
     return word.translate(_LATIN_TO_CYR) if cyr * 2 >= len(word) else word
 

@@ -27,10 +27,16 @@ class TextTooLongError(ValueError):
 
 def strip_html(text: str) -> str:
     """Turn HTML fragments into plain text: line breaks for <br>/<p>, tags dropped, entities decoded."""
-    text = _BR_RE.sub("\n", text)
-    text = _TAG_RE.sub(" ", text)
-    # Entities may be double-escaped in exports (&amp;nbsp;), so unescape twice.
-    return html.unescape(html.unescape(text))
+    # Decode entities, then drop tags, until nothing changes: escaped markup (&lt;script&gt;, even
+    # double-escaped &amp;lt;) must not come out as a live tag, and cleaning must be idempotent.
+    for _ in range(5):
+        before = text
+        text = html.unescape(text)
+        text = _BR_RE.sub("\n", text)
+        text = _TAG_RE.sub(" ", text)
+        if text == before:
+            break
+    return text
 
 
 def clean_text(text: str) -> str:
