@@ -18,8 +18,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.property.known_bugs import PLACES_FROM_RAW_TEXT_BUG
-
 PEOPLE: tuple[tuple[str, str, str], ...] = (
     ("Загорулько Ефросинья Платоновна", "+7 (900) 000-12-34", "zagor@example.ru"),
     ("Верещагин Остап Лукич", "8 912 000 56 78", "ostap.v@mail.example.com"),
@@ -271,7 +269,6 @@ def test_classifier_answer_and_store_have_no_personal_data(classifier, tmp_path:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=PLACES_FROM_RAW_TEXT_BUG)
 def test_places_are_not_read_out_of_names(classifier) -> None:  # type: ignore[no-untyped-def]
     answer = classifier.classify(_requests(2)[1:])[0]
     assert_clean("places of the answer", answer.places.model_dump_json())

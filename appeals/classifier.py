@@ -1,0 +1,292 @@
+"""From appeals to full routing answers: the champions of the four tasks, masking, places, urgency
+deadline, department rules, duplicates and the reasons for review.
+
+Used by the BentoML service (models loaded from the BentoML model store) and in process
+(`Classifier.from_registry()`, models straight from MLflow): both run the same `classify`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from appeals.api_models import (
+    ClassifyRequest,
+    ClassifyResponse,
+    DepartmentOut,
+    LabelProba,
+    PlacesOut,
+    UrgencyOut,
+)
+from appeals.deadlines import DeadlinePolicy, deadline
+from appeals.grouping import Grouping
+from appeals.routing import (
+    RoutingConfig,
+    confidence_reasons,
+    conflict_reasons,
+    language_reasons,
+    load_routing_config,
+    review_reasons,
+    route_department,
+    task_thresholds,
+)
+
+TASKS: tuple[str, ...] = ("topic", "topic_group", "department", "urgency")
+
+
+@dataclass(frozen=True)
+class TaskModel:
+    """One task's fitted pipeline (raw texts in, predict_proba/classes_ out) and where it came from."""
+
+    task: str
+    pipeline: Any
+    version: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Index of the predicted class: the model's own rule when it has one (urgency), else argmax."""
+        own = getattr(self.pipeline, "decide", None)
+        return np.asarray(own(proba)) if callable(own) else proba.argmax(axis=1)
+
+
+@dataclass
+class Prediction:
+    """Probabilities of every task for a batch, as the models return them."""
+
+    probas: dict[str, np.ndarray]
+    picks: dict[str, np.ndarray]
+
+
+def text_steps(pipeline: Any) -> int:
+    """How many leading steps of a Pipeline are stateless text -> text transformers (0 if none)."""
+    from appeals.features import TextTransformer
+
+    steps = getattr(pipeline, "steps", None) or []
+    count = 0
+    for _, step in steps:
+        if not isinstance(step, TextTransformer):
+            break
+        count += 1
+    return count if count < len(steps) else 0
+
+
+def _step_key(step: Any) -> tuple:
+    return type(step).__module__, type(step).__qualname__, tuple(sorted((k, repr(v)) for k, v in
+                                                                        step.get_params().items()))
+
+
+def _prepared(pipeline: Any, head: int, texts: list[str], shared: dict[tuple, list[str]]) -> list[str]:
+    """`texts` through the first `head` steps, reusing what another pipeline already computed."""
+    out: list[str] = texts
+    key: tuple = ()
+    for _, step in pipeline.steps[:head]:
+        key = (*key, _step_key(step))
+        if key not in shared:
+            shared[key] = step.transform(out)
+        out = shared[key]
+    return out
+
+
+def reaction_hours(level: str, policy: DeadlinePolicy) -> int | None:
+    reaction = policy.reaction.get(level)
+    if reaction is None or reaction.unit == "none":
+        return None
+    return reaction.amount * (24 if reaction.unit == "days" else 1)
+
+
+def topic_group_map(frame: pd.DataFrame) -> dict[str, str]:
+    """Each topic's most frequent group in labelled data (in the Perm data each topic has one group)."""
+    pairs = frame.dropna(subset=["topic", "topic_group"])
+    if pairs.empty:
+        return {}
+    counts = pairs.groupby(["topic", "topic_group"]).size().reset_index(name="n")
+    best = counts.sort_values("n", ascending=False).drop_duplicates("topic")
+    return dict(zip(best["topic"].astype(str), best["topic_group"].astype(str), strict=True))
+
+
+def load_from_registry(tasks: Sequence[str] = TASKS) -> dict[str, TaskModel]:
+    """The MLflow champions of `tasks`, with the test metrics of the runs that produced them."""
+    from appeals.registry import load_champion, version_facts
+
+    models = {}
+    for task in tasks:
+        pipeline, version = load_champion(task)
+        metrics, _ = version_facts(task, version)
+        models[task] = TaskModel(task, pipeline, version, {k: float(v) for k, v in metrics.items()})
+    return models
+
+
+class Classifier:
+    """Turn ClassifyRequests into ClassifyResponses; holds the models and the deployment's rules."""
+
+    def __init__(self, models: dict[str, TaskModel], routing: RoutingConfig | None = None,
+                 deadline_policy: DeadlinePolicy | None = None, topic_groups: dict[str, str] | None = None,
+                 dedupe: Any = None) -> None:
+        missing = [t for t in TASKS if t not in models]
+        if missing:
+            raise ValueError(f"no model for tasks {missing}; train and promote them first")
+        self.models = models
+        self.routing = routing or load_routing_config()
+        self.deadline_policy = deadline_policy or DeadlinePolicy()
+        self.topic_groups = topic_groups or {}
+        self.dedupe = dedupe
+        self.thresholds = task_thresholds(self.routing.thresholds, {
+            task: m.metrics.get("test_routing_threshold") for task, m in models.items()})
+
+    @classmethod
+    def from_registry(cls, routing: RoutingConfig | None = None, dedupe: Any = None) -> Classifier:
+        """In process: the champions from MLflow, the deadline policy from urgency.toml."""
+        from appeals.urgency_config import load_urgency_config
+
+        return cls(load_from_registry(), routing, load_urgency_config().deadline, dedupe=dedupe)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {task: model.version for task, model in self.models.items()}
+
+    def predict(self, texts: Sequence[str], created_at: Sequence[datetime | None]) -> Prediction:
+        """Probabilities of all tasks for raw texts.
+
+        Leading text -> text steps that several pipelines share (same class, same parameters, e.g.
+        clean + rule masking) run once and feed the rest of each pipeline: the same computation as
+        calling each whole pipeline, without repeating it. Urgency gets a table with the dates.
+        """
+        frame = pd.DataFrame({"text": list(texts), "created_at": list(created_at)})
+        shared: dict[tuple, list[str]] = {}
+        probas, picks = {}, {}
+        for task, model in self.models.items():
+            if task == "urgency":
+                proba = model.pipeline.predict_proba(frame)
+            else:
+                head = text_steps(model.pipeline)
+                prepared = _prepared(model.pipeline, head, list(texts), shared)
+                proba = (model.pipeline[head:] if head else model.pipeline).predict_proba(prepared)
+            probas[task] = np.asarray(proba, dtype=float)
+            picks[task] = model.decide(probas[task])
+        return Prediction(probas, picks)
+
+    def classify(self, requests: Sequence[ClassifyRequest], received_at: datetime | None = None,
+                 known_ids: frozenset[str] = frozenset()) -> list[ClassifyResponse]:
+        """Full answers for a batch; `known_ids` are ids already stored (answered, not stored twice)."""
+        from appeals.masking import mask_many
+        from appeals.text import clean_text
+
+        if not requests:
+            return []
+        received_at = received_at or datetime.now(UTC)
+        ids = [r.id or uuid.uuid4().hex for r in requests]
+        cleaned = [clean_text(r.text) for r in requests]
+        masked = mask_many(cleaned)
+        prediction = self.predict([r.text for r in requests], [r.created_at or received_at for r in requests])
+        groups = self._groups(ids, masked, requests, prediction)
+        return [self._answer(i, ids[i], r, cleaned[i], masked[i], prediction, groups[i], received_at,
+                             ids[i] in known_ids) for i, r in enumerate(requests)]
+
+    def _groups(self, ids: list[str], masked: list[str], requests: Sequence[ClassifyRequest],
+                prediction: Prediction) -> list[Grouping]:
+        if self.dedupe is None:
+            return [(None, None, 1, [])] * len(ids)
+        from appeals.grouping import group_batch
+
+        model = self.models["topic_group"]
+        topic_groups = [model.classes[int(k)] for k in prediction.picks["topic_group"]]
+        return group_batch(self.dedupe, ids, masked, [r.created_at for r in requests], topic_groups)
+
+    def _label(self, task: str, prediction: Prediction, i: int) -> LabelProba:
+        model = self.models[task]
+        k = int(prediction.picks[task][i])
+        # model_construct: values come from our own models, so pydantic's checks are skipped for speed
+        return LabelProba.model_construct(label=model.classes[k], proba=round(float(prediction.probas[task][i, k]), 4))
+
+    def _top3(self, prediction: Prediction, i: int) -> list[LabelProba]:
+        row = prediction.probas["topic"][i]
+        classes = self.models["topic"].classes
+        return [LabelProba.model_construct(label=classes[k], proba=round(float(row[k]), 4))
+                for k in np.argsort(-row)[:3]]
+
+    def _answer(self, i: int, appeal_id: str, request: ClassifyRequest, text: str, masked: str,
+                prediction: Prediction, grouping: Grouping, received_at: datetime,
+                already_stored: bool) -> ClassifyResponse:
+        from appeals.places import extract_places
+
+        labels = {task: self._label(task, prediction, i) for task in TASKS}
+        # Places come from the masked text: a surname must never become the appeal's town.
+        places = extract_places(" ".join(p for p in (masked, request.address) if p))
+        facts = {"topic": labels["topic"].label, "topic_group": labels["topic_group"].label,
+                 "district": request.district or places.district,
+                 "municipality": request.municipality or places.municipality, "settlement": places.settlement}
+        dept, dept_p, source = route_department(labels["department"].label, labels["department"].proba,
+                                                facts, self.routing.departments)
+        group_id, duplicate_of, group_size, group_reason = grouping
+        reasons = review_reasons(
+            confidence_reasons({t: labels[t].proba for t in TASKS} | {"department": dept_p}, self.thresholds),
+            conflict_reasons(labels["topic"].label, labels["topic_group"].label, self.topic_groups),
+            language_reasons(text, self.routing.thresholds), group_reason)
+        return ClassifyResponse(
+            id=appeal_id, received_at=received_at, topic=labels["topic"], topic_top3=self._top3(prediction, i),
+            topic_group=labels["topic_group"], department=DepartmentOut(label=dept, proba=dept_p, source=source),
+            urgency=self._urgency(labels["urgency"], request.created_at or received_at),
+            places=PlacesOut(**places.as_dict()), text_masked=masked, needs_review=bool(reasons),
+            review_reasons=reasons, group_id=group_id, duplicate_of=duplicate_of, group_size=group_size,
+            already_stored=already_stored, model_versions=self.versions)
+
+    def _urgency(self, label: LabelProba, start: datetime) -> UrgencyOut:
+        return UrgencyOut(level=label.label, proba=label.proba,
+                          reaction_hours=reaction_hours(label.label, self.deadline_policy),
+                          deadline=deadline(start, label.label, self.deadline_policy))
+
+    def warm_up(self) -> None:
+        """Load everything loaded lazily (NER, gazetteer, lemmatiser) before the first real appeal."""
+        from appeals.masking import mask_many
+        from appeals.places import extract_places
+        from appeals.schema import Appeal
+
+        text = "Прошу помочь: Иванов Пётр Сергеевич, тел. 89120000000, ул. Ленина 5, не вывозят мусор."
+        mask_many([text])
+        extract_places(text)
+        self.predict([text], [datetime.now(UTC)])
+        if self.dedupe is not None:
+            self.dedupe.query(Appeal(id="warm-up", text=text))
+
+    def metadata(self) -> dict[str, Any]:
+        """Model names, versions, test metrics and label sets (GET /metadata)."""
+        from appeals.registry import MODEL_NAMES
+
+        return {
+            "models": {task: {"name": MODEL_NAMES.get(task, task), "version": m.version, "metrics": m.metrics,
+                              "labels": m.classes} for task, m in self.models.items()},
+            "conflict_check": "on" if self.topic_groups else "off (no topic-group map)",
+            "duplicate_check": "on" if self.dedupe is not None else "off",
+            "thresholds": self.thresholds,
+            "limits": self.routing.limits.model_dump(),
+        }
+
+
+def appeal_row(request: ClassifyRequest, answer: ClassifyResponse) -> Any:
+    """What the store keeps of an answered appeal: masked text, predictions, versions; no raw text."""
+    from appeals.store import AppealRow
+
+    return AppealRow(
+        id=answer.id, received_at=answer.received_at, text_masked=answer.text_masked,
+        created_at=request.created_at, channel=request.channel,
+        municipality=request.municipality or answer.places.municipality,
+        district=request.district or answer.places.district, places=answer.places.model_dump(),
+        topic=answer.topic.label, topic_proba=answer.topic.proba,
+        topic_top3=[(p.label, p.proba) for p in answer.topic_top3],
+        topic_group=answer.topic_group.label, topic_group_proba=answer.topic_group.proba,
+        department=answer.department.label, department_proba=answer.department.proba,
+        department_source=answer.department.source, urgency=answer.urgency.level,
+        urgency_proba=answer.urgency.proba, deadline=answer.urgency.deadline,
+        needs_review=answer.needs_review, review_reasons=answer.review_reasons, group_id=answer.group_id,
+        duplicate_of=answer.duplicate_of, model_versions=answer.model_versions)

@@ -1,0 +1,70 @@
+"""The service's side of duplicate grouping: group a batch of answered appeals in the incremental
+dedupe index (appeals.dedupe) and rebuild that index from the store when the service starts.
+
+The index sees masked texts only, the same text the store keeps, so a rebuilt index matches the
+one that was lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from appeals.routing import DUPLICATE
+
+Grouping = tuple[str | None, str | None, int, list[str]]  # group id, duplicate_of, group size, reasons
+_CHUNK = 2000
+
+
+def _known(index: Any, appeal_id: str) -> Grouping:
+    group = index.group_id_of(appeal_id)
+    members = index.members(group)
+    first = members[0] if members and members[0] != appeal_id else None
+    return group, first, len(members), []
+
+
+def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: Sequence[datetime | None],
+                topic_groups: Sequence[str | None]) -> list[Grouping]:
+    """Add the appeals not yet indexed, in order, and report every appeal's group.
+
+    Features are computed for the whole batch at once, then each appeal is added with
+    `DedupeIndex.add_features`, exactly as one-by-one `add` calls would group them.
+    """
+    from appeals.dedupe_features import featurize
+    from appeals.schema import Appeal
+
+    feats = featurize(list(masked), index.config)
+    out: list[Grouping] = []
+    for i, (appeal_id, text, when, group) in enumerate(zip(ids, masked, created, topic_groups, strict=True)):
+        if appeal_id in index.row_of:
+            out.append(_known(index, appeal_id))
+            continue
+        match = index.add_features(feats, i, Appeal(id=appeal_id, text=text, created_at=when, topic_group=group))
+        reasons = [DUPLICATE] if match.status != "new" else []
+        out.append((match.group_id, match.duplicate_of, match.group_size, reasons))
+    return out
+
+
+def restore_index(engine: Any, config: Any = None) -> Any:
+    """The dedupe index rebuilt from the stored appeals, each in the group saved with it."""
+    from appeals.dedupe_batch import restore_chunk
+    from appeals.dedupe_config import load_dedupe_config
+    from appeals.dedupe_features import featurize
+    from appeals.dedupe_index import DedupeIndex, day_number
+    from appeals.store import index_rows
+
+    index = DedupeIndex(config or load_dedupe_config())
+    rows = index_rows(engine)
+    for start in range(0, len(rows), _CHUNK):
+        part = rows.iloc[start:start + _CHUNK]
+        feats = featurize(part["text"].astype(str).tolist(), index.config)
+        days = np.array([day_number(None if pd.isna(d) else pd.Timestamp(d).to_pydatetime())
+                         for d in part["created_at"]], dtype=np.float64)
+        codes = np.array([index.topic_code(None if pd.isna(t) else t) for t in part["topic_group"]], dtype=np.int32)
+        groups = [g if isinstance(g, str) and g else i for g, i in zip(part["group_id"], part["id"], strict=True)]
+        restore_chunk(index, feats, part["id"].tolist(), days, codes, np.zeros(len(part), dtype=np.uint32), groups)
+    return index

@@ -1,0 +1,148 @@
+"""The appeal routing service (BentoML 1.4).
+
+Portals POST an appeal and get back topic, group, department, urgency with its deadline, places,
+the masked text and whether a person should review it; the appeal is committed to the store before
+the answer leaves. The four MLflow champions are declared at class level (imported into the BentoML
+model store by `appeals serve`), so a Bento carries them. Logic lives in the `appeals` package:
+classifier (answers), guard (limits, keys, bad input), store (SQLAlchemy), routing (rules as data).
+
+Run: `appeals serve` (imports the champions, then `bentoml serve service.service:AppealsService`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import bentoml
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from appeals.api_models import (
+    ClassifyRequest,
+    ClassifyResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    Open311Created,
+    Open311Request,
+    Open311Service,
+)
+from appeals.guard import ConfiguredCORS, RequestGuard
+from appeals.registry import MODEL_NAMES
+
+log = logging.getLogger("appeals.service")
+extra_routes = FastAPI(title="appeals: metadata and Open311 GeoReport v2")
+
+
+def _log_events() -> None:
+    """Let our INFO events through; BentoML's handler prints them, each message one JSON object built
+    from masked data only."""
+    logging.getLogger("appeals").setLevel(logging.INFO)
+
+
+@bentoml.asgi_app(extra_routes, path="/")
+@bentoml.service(name="appeals", workers=1, traffic={"timeout": 120})
+class AppealsService:
+    topic_model = bentoml.models.BentoModel(f"{MODEL_NAMES['topic']}:latest")
+    topic_group_model = bentoml.models.BentoModel(f"{MODEL_NAMES['topic_group']}:latest")
+    department_model = bentoml.models.BentoModel(f"{MODEL_NAMES['department']}:latest")
+    urgency_model = bentoml.models.BentoModel(f"{MODEL_NAMES['urgency']}:latest")
+
+    def __init__(self) -> None:
+        _log_events()
+        from appeals.bento_models import load_task_model, topic_groups_of
+        from appeals.classifier import Classifier
+        from appeals.grouping import restore_index
+        from appeals.routing import load_routing_config
+        from appeals.store import make_engine, upgrade
+        from appeals.urgency_config import load_urgency_config
+
+        routing = load_routing_config()
+        self.engine = make_engine(sqlite_synchronous=routing.store.sqlite_synchronous)
+        upgrade(self.engine)
+        stored = {"topic": self.topic_model, "topic_group": self.topic_group_model,
+                  "department": self.department_model, "urgency": self.urgency_model}
+        self.classifier = Classifier({task: load_task_model(task, m) for task, m in stored.items()},
+                                     routing, load_urgency_config().deadline,
+                                     topic_groups_of(self.topic_model), restore_index(self.engine))
+        self.classifier.warm_up()  # /readyz answers only when the first appeal will be fast
+        self.lock = threading.Lock()  # the duplicate index and the store writes go one batch at a time
+        log.info(json.dumps({"event": "ready", "models": self.classifier.versions}))
+
+    def answer(self, requests: list[ClassifyRequest]) -> list[ClassifyResponse]:
+        """Classify, commit every new appeal, then answer (the caller returns only after the commit)."""
+        from appeals.classifier import appeal_row
+        from appeals.store import existing_ids, save_appeals
+
+        started = time.perf_counter()
+        with self.lock:
+            known = frozenset(existing_ids(self.engine, [r.id for r in requests if r.id]))
+            answers = self.classifier.classify(requests, datetime.now(UTC), known)
+            save_appeals(self.engine, [appeal_row(r, a) for r, a in zip(requests, answers, strict=True)
+                                       if not a.already_stored])
+        log.info(json.dumps({"event": "classified", "n": len(answers),
+                             "needs_review": sum(a.needs_review for a in answers),
+                             "ms": round(1000 * (time.perf_counter() - started), 1),
+                             "ids": [a.id for a in answers[:5]]}))
+        return answers
+
+    @bentoml.api(route="/classify")
+    def classify(self, appeal: ClassifyRequest, /) -> ClassifyResponse:
+        """One appeal: where it goes, how urgent, how sure, whether a person should look."""
+        return self.answer([appeal])[0]
+
+    # A batch call is for throughput: the queue may wait for a running batch rather than answer 503
+    # (1000 ms gave 503s on 2 busy cores when 1,000-appeal batches took over a second).
+    @bentoml.api(route="/classify_batch", batchable=True, batch_dim=0, max_batch_size=1000,
+                 max_latency_ms=60_000)
+    def classify_batch(self, appeals: list[ClassifyRequest]) -> list[ClassifyResponse]:
+        """Up to 1,000 appeals per call; concurrent calls are merged by adaptive batching."""
+        return self.answer(appeals)
+
+    @bentoml.api(route="/feedback")
+    def feedback(self, correction: FeedbackRequest, /) -> FeedbackResponse:
+        """An operator's correction, stored for retraining (`appeals train` can include them)."""
+        from appeals.masking import mask_text
+        from appeals.store import CorrectionRow, UnknownAppealError, save_correction
+
+        row = CorrectionRow(**correction.model_dump(exclude={"comment"}),
+                            comment=mask_text(correction.comment) if correction.comment else None)
+        try:
+            correction_id = save_correction(self.engine, row)
+        except UnknownAppealError as exc:
+            return JSONResponse({"error": str(exc), "detail": [{"field": "appeal_id", "msg": "unknown id"}]},
+                                status_code=404)  # type: ignore[return-value]
+        log.info(json.dumps({"event": "feedback", "appeal_id": row.appeal_id, "operator": row.operator_id}))
+        return FeedbackResponse(correction_id=correction_id, appeal_id=row.appeal_id, corrected_at=row.corrected_at)
+
+    @extra_routes.get("/metadata")
+    def metadata(self) -> dict[str, Any]:
+        return self.classifier.metadata()
+
+    @extra_routes.get("/open311/v2/services.json", response_model=list[Open311Service])
+    def open311_services(self) -> list[Open311Service]:
+        groups = self.classifier.topic_groups
+        return [Open311Service(service_code=topic, service_name=topic, description=topic,
+                               group=groups.get(topic, ""))
+                for topic in self.classifier.models["topic"].classes]
+
+    @extra_routes.post("/open311/v2/requests.json", response_model=list[Open311Created])
+    async def open311_request(self, request: Request) -> list[Open311Created]:
+        """GeoReport v2 'POST Service Request' (the guard has checked it and turned forms into JSON)."""
+        from starlette.concurrency import run_in_threadpool
+
+        payload = Open311Request.model_validate(await request.json())
+        answer = (await run_in_threadpool(self.answer, [payload.to_classify(uuid.uuid4().hex)]))[0]
+        notice = "needs review: " + ", ".join(answer.review_reasons) if answer.needs_review else "dispatched"
+        return [Open311Created(service_request_id=answer.id, service_code=answer.topic.label,
+                               service_name=answer.topic.label, agency_responsible=answer.department.label,
+                               expected_datetime=answer.urgency.deadline, service_notice=notice)]
+
+
+AppealsService.add_asgi_middleware(ConfiguredCORS)  # type: ignore[attr-defined]
+AppealsService.add_asgi_middleware(RequestGuard)  # type: ignore[attr-defined]

@@ -1,0 +1,114 @@
+"""A self-contained service environment for the service tests: demo-trained models saved as MLflow
+models and imported into a temporary BentoML model store, a temporary appeal store and test keys.
+
+Trained once per test process (both service test modules share it). The models are small on purpose
+(word TF-IDF + logistic regression, and the project's urgency model): the tests check the
+service's behaviour, not model quality.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PORTAL_KEY = "test-portal-key-0123456789"
+OPERATOR_KEY = "test-operator-key-0123456789"
+
+
+def _text_pipeline() -> object:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from appeals.features import CleanTransformer
+
+    return make_pipeline(CleanTransformer(), TfidfVectorizer(min_df=2, max_features=4000, sublinear_tf=True),
+                         LogisticRegression(max_iter=300, C=10.0))
+
+
+def _train_and_import(home: Path) -> None:
+    """Fit the four models on the demo data, save them as MLflow models, import them into BentoML."""
+    import mlflow.sklearn
+    from threadpoolctl import threadpool_limits
+
+    from appeals.bento_models import import_mlflow_model
+    from appeals.classifier import topic_group_map
+    from appeals.datasets import load_any
+    from appeals.registry import pip_requirements
+    from appeals.urgency import UrgencyModel
+
+    frame = load_any("demo").frame
+    limit_threads = threadpool_limits(1)  # OpenBLAS threads fighting over 2 shared cores: 8x slower fits
+    for task in ("topic", "topic_group", "department", "urgency"):
+        model: Any
+        if task == "urgency":
+            model = UrgencyModel(classifier_params={"min_df": 2, "max_features": 4000})
+            sample = frame.iloc[::3]  # the rules are slow to fit on; a third of the demo is plenty here
+            model.fit(sample[["text", "created_at"]], sample[task].tolist())
+        else:
+            model = _text_pipeline()
+            model.fit(frame["text"].tolist(), frame[task].tolist())
+        path = home / "mlflow-models" / task
+        mlflow.sklearn.save_model(model, str(path), pip_requirements=pip_requirements(),
+                                  serialization_format="cloudpickle")
+        import_mlflow_model(task, str(path), "1", {"test_accuracy": 0.5},
+                            topic_group_map(frame) if task == "topic" else None)
+    limit_threads.restore_original_limits()
+
+
+def environment(home: Path) -> dict[str, str]:
+    """The variables a test service runs with (also handed to a `bentoml serve` subprocess)."""
+    return {
+        "APPEALS_HOME": str(home),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        "BENTOML_HOME": str(home / "bentoml"),
+        "APPEALS_DB_URL": f"sqlite:///{home / 'appeals.db'}",
+        "APPEALS_API_KEYS": f"portal:{PORTAL_KEY},operator:{OPERATOR_KEY}",
+        "APPEALS_API_KEYS_FILE": str(home / "no-key-file.txt"),
+        "BENTOML_DO_NOT_TRACK": "true",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
+
+
+@lru_cache(maxsize=1)
+def _trained_home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="appeals-service-test-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    with _bentoml_home(home):
+        _train_and_import(home)
+    return home
+
+
+@contextmanager
+def _bentoml_home(home: Path) -> Iterator[None]:
+    from bentoml._internal.configuration.containers import BentoMLContainer
+    from bentoml._internal.models import ModelStore
+
+    (home / "bentoml" / "models").mkdir(parents=True, exist_ok=True)
+    with BentoMLContainer.bentoml_home.patch(str(home / "bentoml")), \
+            BentoMLContainer.model_store.patch(ModelStore(str(home / "bentoml" / "models"))):
+        yield
+
+
+@contextmanager
+def service_env() -> Iterator[Path]:
+    """Inside: the environment of a test service with demo-trained models (trained once per process)."""
+    home = _trained_home()
+    saved = {k: os.environ.get(k) for k in environment(home)}
+    os.environ.update(environment(home))
+    try:
+        with _bentoml_home(home):
+            yield home
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
