@@ -113,7 +113,8 @@ class UrgencyModel(ClassifierMixin, BaseEstimator):
 
         frame = as_frame(X)
         # Masked first: the fitted vocabulary is stored with the model and must hold no personal data.
-        texts = mask_many([clean_text(str(t)) for t in frame["text"]], ner=getattr(self, "mask_ner", False))  # models saved before the option
+        ner = getattr(self, "mask_ner", False)  # models saved before the option have no attribute
+        texts = mask_many([clean_text(str(t)) for t in frame["text"]], ner=ner)
         contexts = build_contexts(texts, lemmatize_many(texts), months_of(frame["created_at"]),
                                   self.heating_months)
         lfs = all_labelling_functions()
