@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= training/configs/demo.toml
+URGENCY_CONFIG ?= training/configs/urgency_demo.toml
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
@@ -26,9 +27,15 @@ install: $(STAMP)
 run: install
 	$(BIN)/appeals train --config $(CONFIG)
 	$(BIN)/appeals promote --config $(CONFIG)
+	$(BIN)/appeals urgency train --config $(URGENCY_CONFIG) --promote
+	$(BIN)/appeals serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/appeals serve --host $(HOST) --port $(PORT)
 
 train: install
 	$(BIN)/appeals train --config $(CONFIG)
+	$(BIN)/appeals urgency train --config $(URGENCY_CONFIG)
 
 ## make test: lint, type-check and the test suite.
 test: install lint

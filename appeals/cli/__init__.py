@@ -17,6 +17,12 @@ app = typer.Typer(
 # Each module defines `register(app)`; the list is the table of contents of the CLI.
 COMMAND_MODULES: tuple[str, ...] = (
     "appeals.cli.data",
+    "appeals.cli.mask",
+    "appeals.cli.serve",
+    "appeals.cli.dedupe",
+    "appeals.cli.train",
+    "appeals.cli.urgency",
+    "appeals.cli.trends",
 )
 
 
