@@ -1,0 +1,139 @@
+"""scikit-learn transformers for the project's own text preprocessing, so a fitted pipeline takes raw text.
+
+Every fitted model starts with `CleanTransformer` then `MaskTransformer`: the service hands the model
+the raw text and the model cleans and masks it itself (no train/serve skew, and no model can memorise
+a phone number). The language tools (lemmas, navec vectors, places) come from appeals.nlp and
+appeals.places; they are imported lazily and nothing heavy is kept inside the fitted objects, so the
+artifacts stay small and serialise with skops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from appeals.text import clean_text
+
+
+def as_texts(X: Any) -> list[str]:
+    """Texts from a list/array/Series of strings or a DataFrame with a `text` column (MLflow pyfunc)."""
+    if hasattr(X, "columns"):
+        if "text" not in X.columns:
+            raise ValueError(f"the input table needs a 'text' column; it has {list(X.columns)}")
+        X = X["text"]
+    if isinstance(X, str):
+        raise TypeError("expected a list of texts, got one string; wrap it in a list")
+    return ["" if t is None else str(t) for t in X]
+
+
+class TextTransformer(TransformerMixin, BaseEstimator):
+    """A stateless text -> text step; subclasses define `apply_many`."""
+
+    def fit(self, X: Any, y: Any = None) -> TextTransformer:
+        return self
+
+    def transform(self, X: Any) -> list[str]:
+        return self.apply_many(as_texts(X))
+
+    def apply_many(self, texts: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+
+class CleanTransformer(TextTransformer):
+    """appeals.text.clean_text on every text (HTML, Excel apostrophe, spaces, control characters)."""
+
+    def apply_many(self, texts: list[str]) -> list[str]:
+        return [clean_text(t) for t in texts]
+
+
+class MaskTransformer(TextTransformer):
+    """Personal data replaced by typed placeholders ([ТЕЛЕФОН], [ФИО], ...) by appeals.masking.
+
+    `ner=False` (the default inside models) uses the masking rules only: phones, e-mails, links,
+    documents, private addresses and rule-found names, about 1,000 texts/s against about 200/s with
+    natasha's NER. That is enough to keep a model from memorising personal data; texts that are
+    stored or shown are masked with NER by the service.
+    """
+
+    def __init__(self, ner: bool = False) -> None:
+        self.ner = ner
+
+    def apply_many(self, texts: list[str]) -> list[str]:
+        from appeals.masking import mask_many
+
+        return list(mask_many(texts, ner=self.ner))
+
+
+class LemmaTransformer(TextTransformer):
+    """Lower-case lemmas joined by spaces (appeals.nlp.lemmatize_many, pymorphy3 with a cache)."""
+
+    def apply_many(self, texts: list[str]) -> list[str]:
+        from appeals.nlp import lemmatize_many
+
+        return list(lemmatize_many(texts))
+
+
+class PlaceTransformer(TextTransformer):
+    """Places named in the text as tokens `municipality=…`, `district=…`, `street=…` (appeals.places).
+
+    The output feeds a binary CountVectorizer, so the department model can learn which places belong
+    to which body.
+    """
+
+    def apply_many(self, texts: list[str]) -> list[str]:
+        from appeals.places import extract_places_many
+
+        return [" ".join(p.features()) or "place=none" for p in extract_places_many(texts)]
+
+
+class NavecTransformer(TransformerMixin, BaseEstimator):
+    """Mean of natasha's navec vectors over the lower-case words of the text, L2-normalised.
+
+    The 250k x 300 table is loaded once per process by appeals.nlp.get_navec and never stored in the
+    fitted model.
+    """
+
+    def __init__(self, dim: int = 300) -> None:
+        self.dim = dim
+
+    def fit(self, X: Any, y: Any = None) -> NavecTransformer:
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        from appeals.nlp import get_navec
+
+        navec = get_navec()
+        texts = [list(_words(t)) for t in as_texts(X)]
+        vocab = {w for words in texts for w in words}
+        table = {w: navec[w] for w in vocab if w in navec}  # each word decoded once per call
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, words in enumerate(texts):
+            vectors = [table[w] for w in words if w in table]
+            if vectors:
+                mean = np.mean(vectors, axis=0)
+                out[row] = mean / (np.linalg.norm(mean) or 1.0)
+        return out
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+
+def _words(text: str) -> Iterable[str]:
+    for token in text.lower().replace("ё", "е").split():
+        word = token.strip(".,:;!?()«»\"'-—[]")
+        if word:
+            yield word

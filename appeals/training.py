@@ -1,0 +1,229 @@
+"""The training workflow: load → split → fit candidate families → calibrate → select → evaluate.
+
+`fit_tasks` is pure (no MLflow): it returns, per task, every candidate's validation figures and the
+winner as an assembled pipeline with its test figures. `train` adds the MLflow side (appeals.tracking)
+and is what `appeals train` runs; the evaluation calls `fit_tasks` on its own splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from appeals.ensemble import (
+    Candidate,
+    Member,
+    blend_candidates,
+    candidate_pipeline,
+    candidate_test_proba,
+    derived_candidates,
+)
+from appeals.model_metrics import classification_metrics, predicted, routing_on, routing_threshold
+from appeals.models import (
+    CalibratedModel,
+    FamilySpec,
+    TopLabelCalibrated,
+    apply_confidence_map,
+    build_classifier,
+    build_features,
+    compact_features,
+    fit_confidence_map,
+)
+from appeals.registry import Gates
+from appeals.training_data import DataSpec, Parts
+
+TASKS: tuple[str, ...] = ("topic", "topic_group", "department")
+Progress = Callable[[str], None]
+
+
+class TrainConfig(BaseModel):
+    """A training config (training/configs/*.toml) as a frozen object."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    experiment: str = "appeals"
+    data: DataSpec = DataSpec()
+    tasks: list[str] = list(TASKS)
+    families: dict[str, FamilySpec]
+    derive_group_from_topic: bool = True
+    blend_top_two: bool = True
+    confidence_map: bool = True
+    select_by: Literal["accuracy", "macro_f1", "mean"] = "mean"
+    routing_precision: float = 0.95
+    register_models: bool = True
+    gates: dict[str, Gates] = {}
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in TASKS]
+        if unknown:
+            raise ValueError(f"unknown tasks {unknown}; known: {list(TASKS)}")
+        return value
+
+    def families_for(self, task: str) -> dict[str, FamilySpec]:
+        return {n: f for n, f in self.families.items() if f.tasks is None or task in f.tasks}
+
+    def gates_for(self, task: str) -> Gates:
+        return self.gates.get(task, Gates())
+
+
+def load_train_config(path: Path | str) -> TrainConfig:
+    from appeals.config import load_config
+
+    return load_config(path, TrainConfig)
+
+
+@dataclass
+class FeatureSet:
+    union: Any
+    train: Any
+    val: Any
+    test: Any
+
+
+@dataclass
+class TaskResult:
+    """The winner of a task: assembled pipeline, test figures, routing, and every candidate's figures."""
+
+    task: str
+    family: str
+    pipeline: Any
+    val_metrics: dict[str, float]
+    test_metrics: dict[str, float]
+    test_labels: np.ndarray
+    test_pred: np.ndarray
+    candidates: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def score(metrics: dict[str, float], select_by: str) -> float:
+    if select_by == "mean":
+        return (metrics["accuracy"] + metrics["macro_f1"]) / 2
+    return metrics[select_by]
+
+
+def masked_texts(frame: Any) -> list[str]:
+    from appeals.models import build_preprocess
+
+    texts = list(frame["text"])
+    for _, step in build_preprocess():
+        texts = step.transform(texts)
+    return texts
+
+
+def fit_feature_sets(config: TrainConfig, parts: Parts, progress: Progress) -> dict[str, FeatureSet]:
+    """Fit each distinct feature set once on the training texts; transform every part."""
+    texts = {p: masked_texts(getattr(parts, p)) for p in ("train", "val", "test")}
+    wanted = {f.feature_key(): f for t in config.tasks for f in config.families_for(t).values()}
+    sets = {}
+    for key, spec in wanted.items():
+        progress(f"features {', '.join(k for k, v in config.families.items() if v.feature_key() == key)}")
+        union = build_features(spec)
+        train = union.fit_transform(texts["train"])
+        compact_features(union)
+        sets[key] = FeatureSet(union, train, union.transform(texts["val"]), union.transform(texts["test"]))
+    return sets
+
+
+def fit_candidate(task: str, name: str, spec: FamilySpec, feats: FeatureSet, parts: Parts,
+                  seed: int) -> Candidate | None:
+    """Fit one family on the task's labelled training rows, calibrate and score on validation."""
+    import time
+
+    started = time.perf_counter()
+    y_train, y_val = parts.train[task], parts.val[task]
+    rows, vrows = y_train.notna().to_numpy(), y_val.notna().to_numpy()
+    if y_train[rows].nunique() < 2 or not vrows.any():
+        return None
+    model = CalibratedModel(build_classifier(spec, seed), max_weights=spec.max_weights)
+    model.fit(feats.train[rows], y_train[rows].to_numpy())
+    model.calibrate(feats.val[vrows], y_val[vrows].to_numpy())
+    proba = model.predict_proba(feats.val)
+    metrics = classification_metrics(y_val[vrows].to_numpy(), proba[vrows], model.classes_)
+    return Candidate(task, name, model.classes_, [Member(spec.feature_key(), model)], proba, metrics,
+                     time.perf_counter() - started)
+
+
+def fit_candidates(config: TrainConfig, parts: Parts, sets: dict[str, FeatureSet],
+                   progress: Progress) -> dict[str, dict[str, Candidate]]:
+    """Every applicable family on every task, plus topic-derived topic-group candidates."""
+    out: dict[str, dict[str, Candidate]] = {}
+    for task in config.tasks:
+        out[task] = {}
+        for name, spec in config.families_for(task).items():
+            progress(f"{task}: {name}")
+            cand = fit_candidate(task, name, spec, sets[spec.feature_key()], parts, config.data.seed)
+            if cand is not None:
+                out[task][name] = cand
+    def best_of(cands: dict[str, Candidate]) -> Candidate:
+        return max(cands.values(), key=lambda c: score(c.val_metrics, config.select_by))
+
+    if config.derive_group_from_topic and {"topic", "topic_group"} <= set(config.tasks):
+        out["topic_group"].update(derived_candidates(out["topic"], out["topic_group"], parts.train,
+                                                     parts.val["topic_group"], best_of))
+    for task in config.tasks:
+        if config.blend_top_two:
+            out[task].update(blend_candidates(task, out[task], parts.val[task], best_of))
+    return out
+
+
+def evaluate_winner(config: TrainConfig, cand: Candidate, sets: dict[str, FeatureSet],
+                    parts: Parts) -> TaskResult:
+    """Test figures and the auto-routing share of the chosen candidate; the assembled pipeline.
+
+    The top-label confidence map and the routing threshold are both fitted on validation only.
+    """
+    task, classes = cand.task, cand.classes
+    vrows = parts.val[task].notna().to_numpy()
+    y_val = parts.val[task].to_numpy(dtype=object)[vrows]
+    val_proba = cand.val_proba[vrows]
+    proba = candidate_test_proba(cand, sets)
+    pipeline = candidate_pipeline(cand, sets)
+    if config.confidence_map:
+        labels, conf = predicted(val_proba, classes)
+        xs, ys = fit_confidence_map(labels == y_val, conf)
+        val_proba, proba = apply_confidence_map(val_proba, xs, ys), apply_confidence_map(proba, xs, ys)
+        pipeline.steps[-1] = ("classifier", TopLabelCalibrated(pipeline.steps[-1][1], xs, ys))
+    val_labels, val_conf = predicted(val_proba, classes)
+    threshold = routing_threshold(val_labels == y_val, val_conf, config.routing_precision)
+    rows = parts.test[task].notna().to_numpy()
+    y = parts.test[task].to_numpy(dtype=object)[rows]
+    metrics = classification_metrics(y, proba[rows], classes)
+    labels, conf = predicted(proba[rows], classes)
+    metrics.update(routing_on(labels == y, conf, threshold).as_metrics())
+    return TaskResult(task, cand.family, pipeline, cand.val_metrics, metrics, y, labels)
+
+
+def fit_tasks(config: TrainConfig, parts: Parts, progress: Progress | None = None) -> dict[str, TaskResult]:
+    """Fit every candidate, keep the best per task on validation, evaluate it on test."""
+    say = progress or (lambda _msg: None)
+    sets = fit_feature_sets(config, parts, say)
+    candidates = fit_candidates(config, parts, sets, say)
+    results = {}
+    for task, cands in candidates.items():
+        if not cands:
+            continue
+        best = max(cands.values(), key=lambda c: score(c.val_metrics, config.select_by))
+        say(f"{task}: evaluating {best.family} on test")
+        result = evaluate_winner(config, best, sets, parts)
+        result.candidates = {n: {**c.val_metrics, "fit_seconds": c.seconds} for n, c in cands.items()}
+        results[task] = result
+    return results
+
+
+def train(config: TrainConfig, data_dir: Path | None = None, progress: Progress | None = None) -> dict:
+    """The whole workflow with MLflow: returns {task: (TaskResult, registered version or None)}."""
+    from appeals.tracking import log_training
+    from appeals.training_data import load_frame, make_parts
+
+    say = progress or (lambda _msg: None)
+    say(f"loading {config.data.dataset}")
+    parts = make_parts(load_frame(config.data, data_dir), config.data)
+    results = fit_tasks(config, parts, say)
+    say("logging to MLflow")
+    return log_training(config, parts, results)

@@ -1,0 +1,89 @@
+"""`make bench` section `training`: batch scoring throughput and single-text latency of the models.
+
+Uses the three Perm models that `make eval` (section training) fitted and left in
+models/eval/perm/ (git-ignored); without them it fits them first with training/configs/perm.toml.
+Texts: the Perm test part (never trained on). Batch scoring is `appeals.predict.predict_frame`, the
+code behind `appeals predict` (clean and mask once, then the three models).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from appeals.config import home_dir
+
+TARGET_PER_SECOND = 1000
+
+
+def cache_dir() -> Path:
+    return home_dir() / "eval" / "perm"
+
+
+def save_models(results: dict[str, Any], parts: Any) -> None:
+    """Keep the fitted Perm pipelines and the test ids for the benchmark (called by eval_training)."""
+    import cloudpickle
+
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for task, result in results.items():
+        (folder / f"{task}.pkl").write_bytes(cloudpickle.dumps(result.pipeline))
+    (folder / "test_ids.txt").write_text("\n".join(parts.test["id"]), encoding="utf-8")
+
+
+def load_models() -> dict[str, tuple[Any, str]] | None:
+    import pickle
+
+    folder = cache_dir()
+    tasks = ("topic", "topic_group", "department")
+    if not all((folder / f"{t}.pkl").exists() for t in tasks):
+        return None
+    return {t: (pickle.loads((folder / f"{t}.pkl").read_bytes()), "eval") for t in tasks}
+
+
+def _texts(data_dir: Path) -> Any:
+    from appeals.datasets import load_dataset
+
+    frame = load_dataset("perm_promobot_2023", data_dir).frame
+    ids_path = cache_dir() / "test_ids.txt"
+    if ids_path.exists():
+        wanted = set(ids_path.read_text(encoding="utf-8").split("\n"))
+        frame = frame[frame["id"].isin(wanted)]
+    return frame.reset_index(drop=True)
+
+
+def run(data_dir: Path | None) -> str:
+    from appeals.predict import predict_frame
+
+    head = "## Training models: batch scoring and latency (issue 3)\n"
+    if data_dir is None or not (data_dir / "perm_promobot_2023").is_dir():
+        return head + "\nNot measured: the real datasets are missing (set APPEALS_DATA_DIR)."
+    models = load_models()
+    if models is None:
+        from evaluation.eval_training import run_config
+
+        _config, (parts, results), _seconds = run_config("perm", data_dir)
+        save_models(results, parts)
+        models = load_models()
+    assert models is not None
+    frame = _texts(data_dir)
+    predict_frame(frame.head(200), models)  # warm caches (navec table, lemma cache)
+    started = time.perf_counter()
+    scored = predict_frame(frame, models)
+    rate = len(scored) / (time.perf_counter() - started)
+    latencies = []
+    for text in frame["text"].head(300):
+        t0 = time.perf_counter()
+        predict_frame(frame.head(1).assign(text=[text]), models)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = np.percentile(latencies, [50, 95])
+    mark = "✅" if rate >= TARGET_PER_SECOND else "❌"
+    return "\n".join([
+        head,
+        f"- Batch scoring (`appeals predict` code path, three models, {len(scored)} Perm test appeals): "
+        f"**{rate:.0f} appeals/s** {mark} (target ≥ {TARGET_PER_SECOND}/s).",
+        f"- One text at a time (three models): p50 {p50:.1f} ms, p95 {p95:.1f} ms over 300 texts.",
+    ])

@@ -1,0 +1,122 @@
+"""The training workflow end to end on the demo data: MLflow runs, registry, promotion, batch scoring."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from appeals.registry import CHAMPION, MODEL_NAMES, Gates
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "Во дворе дома 12 по ул. Садовой третью неделю не вывозят мусор, контейнеры переполнены.",
+    "Не могу записаться к терапевту в поликлинику, телефон регистратуры 8 912 345-67-89 не отвечает.",
+    "На перекрёстке у рынка не работает светофор, машины едут как попало.",
+]
+
+
+def test_every_task_is_registered_and_promoted(demo_registry) -> None:
+    from appeals.registry import champion_version
+
+    for task in demo_registry.config.tasks:
+        result, version = demo_registry.results[task]
+        assert version is not None
+        assert champion_version(task) == version
+        assert result.test_metrics["accuracy"] > 0.5  # demo data is easy; a broken pipeline is not
+
+
+@pytest.mark.parametrize("task", ["topic", "topic_group", "department"])
+def test_champion_reloads_with_identical_probabilities(demo_registry, task: str) -> None:
+    import mlflow.sklearn
+
+    from appeals.registry import load_champion
+
+    trained = demo_registry.results[task][0].pipeline
+    loaded, _version = load_champion(task)
+    by_alias = mlflow.sklearn.load_model(f"models:/{MODEL_NAMES[task]}@{CHAMPION}")
+    expected = trained.predict_proba(TEXTS)
+    np.testing.assert_array_equal(loaded.predict_proba(TEXTS), expected)
+    np.testing.assert_array_equal(by_alias.predict_proba(TEXTS), expected)
+    np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-9)
+    assert list(loaded.classes_) == list(trained.classes_)
+
+
+def test_pipeline_takes_raw_text_and_a_text_table(demo_registry) -> None:
+    from appeals.registry import load_champion
+
+    model, _ = load_champion("topic")
+    assert [name for name, _ in model.steps[:2]] == ["clean", "mask"]
+    raw = ["<p>'Не вывозят&nbsp;мусор во дворе</p>"]
+    np.testing.assert_allclose(model.predict_proba(raw),
+                               model.predict_proba(["Не вывозят мусор во дворе"]))
+    np.testing.assert_allclose(model.predict_proba(pd.DataFrame({"text": TEXTS})), model.predict_proba(TEXTS))
+
+
+def test_promotion_refuses_a_model_below_a_gate(demo_registry) -> None:
+    from appeals.registry import champion_version, promote
+
+    before = champion_version("topic")
+    decision = promote("topic", Gates(min_accuracy=1.01), version=before)
+    assert not decision.promoted
+    assert any("test_accuracy" in reason and "below the gate" in reason for reason in decision.reasons)
+    assert "NOT promoted" in decision.describe()
+    assert champion_version("topic") == before
+
+
+def test_run_records_data_split_commit_and_reports(demo_registry) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(demo_registry.tracking_uri)
+    version = demo_registry.results["department"][1]
+    mv = client.get_model_version(MODEL_NAMES["department"], version)
+    run = client.get_run(mv.run_id)
+    assert run.data.tags["dataset"] == "demo" and len(run.data.tags["dataset_hash"]) == 64
+    assert run.data.tags["git_commit"]
+    assert {"test_accuracy", "test_macro_f1", "test_ece", "val_accuracy", "test_routing_share"} <= set(
+        run.data.metrics)
+    reports = {a.path for a in client.list_artifacts(mv.run_id, "reports")}
+    assert reports == {"reports/department_confusion.png", "reports/department_per_class_report.csv"}
+    parent = client.get_run(run.data.tags["mlflow.parentRunId"])
+    names = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"config.json", "split_manifest.json"} <= names
+    candidates = client.search_runs([run.info.experiment_id], "tags.kind = 'candidate'")
+    assert {r.data.tags["family"] for r in candidates} >= {"tfidf_svm", "lemma_svm"}
+
+
+def test_predict_command_writes_the_contract(demo_registry, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from appeals.cli import build_app
+
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"id": ["a-1", "a-2", "a-3"], "text": TEXTS}).to_csv(source, index=False)
+    target = tmp_path / "out.csv"
+    result = CliRunner().invoke(build_app(), ["predict", "--input", str(source), "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(target)
+    assert list(scored["id"]) == ["a-1", "a-2", "a-3"]
+    for task in ("topic", "topic_group", "department"):
+        assert scored[task].notna().all()
+        assert scored[f"{task}_proba"].between(0, 1).all()
+    top3 = json.loads(scored.loc[0, "topic_top3"])
+    assert len(top3) == 3 and top3[0][0] == scored.loc[0, "topic"]
+    assert {"urgency", "urgency_proba", "deadline"} <= set(scored.columns)
+
+
+def test_promote_command_explains_a_refusal(demo_registry, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from appeals.cli import build_app
+
+    strict = tmp_path / "strict.toml"
+    lines = [f'name = "{demo_registry.config.name}"', 'tasks = ["topic"]', "[families.tfidf_svm]",
+             "[gates.topic]", "min_macro_f1 = 1.5"]
+    strict.write_text("\n".join(lines), encoding="utf-8")
+    result = CliRunner().invoke(build_app(), ["promote", "--config", str(strict)])
+    assert result.exit_code == 1
+    assert "NOT promoted" in result.output
+    assert "test_macro_f1" in result.output and "below the gate" in result.output
