@@ -16,11 +16,11 @@ import logging
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import bentoml
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from appeals.api_models import (
@@ -123,6 +123,24 @@ class AppealsService:
     @extra_routes.get("/metadata")
     def metadata(self) -> dict[str, Any]:
         return self.classifier.metadata()
+
+    @extra_routes.get("/trends")
+    def trends(self, start: date | None = Query(None, alias="from", description="first day (ISO date)"),
+               end: date | None = Query(None, alias="to", description="last day (ISO date)")) -> Any:
+        """The numbers of `appeals report` for a period of stored appeals, as JSON for dashboards."""
+        from appeals.report import trends_summary
+        from appeals.trends import trends_frame_from_store
+
+        end = end or datetime.now(UTC).date()
+        start = start or end - timedelta(weeks=12)
+        if start > end:
+            return JSONResponse({"error": "'from' is after 'to'",
+                                 "detail": [{"field": "from", "msg": f"{start} > {end}"}]}, status_code=422)
+        try:  # the baseline of spike detection needs the weeks before the period too
+            frame, _ = trends_frame_from_store(self.engine, start - timedelta(weeks=30), end)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc), "period": [str(start), str(end)]}, status_code=404)
+        return trends_summary(frame, start, end)
 
     @extra_routes.get("/open311/v2/services.json", response_model=list[Open311Service])
     def open311_services(self) -> list[Open311Service]:

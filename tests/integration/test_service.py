@@ -286,3 +286,24 @@ def test_no_5xx_for_random_requests(client: Any) -> None:
         assert r.status_code < 500, (path, r.text)
 
     check()
+
+
+def test_trends_returns_report_numbers_for_stored_appeals(client: Any) -> None:
+    texts = ["Не вывозят мусор во дворе дома 7 по улице Садовой", "Яма на дороге у остановки Школьная",
+             "Не горит фонарь у подъезда дома 3 по улице Мира"]
+    for i, text in enumerate(texts):
+        body = {"id": f"t-trends-{i}", "text": text, "created_at": f"2026-02-0{i + 2}T10:00:00"}
+        assert client.post("/classify", json=body, headers=PORTAL).status_code == 200
+    r = client.get("/trends", params={"from": "2026-02-01", "to": "2026-02-28"})
+    assert r.status_code == 200, r.text
+    body = json.dumps(r.json(), ensure_ascii=False)
+    assert "2026-02-01" in body and PHONE not in body
+
+
+@pytest.mark.parametrize(("params", "status"), [({"from": "2026-03-01", "to": "2026-02-01"}, 422),
+                                                ({"from": "not-a-date"}, 422),
+                                                ({"from": "1990-01-01", "to": "1990-01-31"}, 404)])
+def test_trends_bad_period(client: Any, params: dict, status: int) -> None:
+    r = client.get("/trends", params=params)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
