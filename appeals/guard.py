@@ -41,6 +41,8 @@ ROUTES: dict[str, GuardedRoute] = {
     "/feedback": GuardedRoute(FeedbackRequest, "operator"),
     "/open311/v2/requests.json": GuardedRoute(Open311Request, "portal", open311=True),
 }
+# Read endpoints that show what residents wrote (even masked) are for operators only.
+READ_ROUTES: dict[str, str] = {"/trends": "operator"}
 
 
 class ClientError(Exception):
@@ -152,6 +154,14 @@ class RequestGuard:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         route = ROUTES.get(scope.get("path", "")) if scope["type"] == "http" else None
+        read_role = READ_ROUTES.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if read_role is not None and scope["method"] == "GET":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            try:
+                self._authorize(presented_key(headers), read_role)
+            except ClientError as err:
+                await _send_json(send, err.status, error_body(err, False))
+                return
         if route is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return

@@ -294,7 +294,9 @@ def test_trends_returns_report_numbers_for_stored_appeals(client: Any) -> None:
     for i, text in enumerate(texts):
         body = {"id": f"t-trends-{i}", "text": text, "created_at": f"2026-02-0{i + 2}T10:00:00"}
         assert client.post("/classify", json=body, headers=PORTAL).status_code == 200
-    r = client.get("/trends", params={"from": "2026-02-01", "to": "2026-02-28"})
+    assert client.get("/trends").status_code == 401
+    assert client.get("/trends", headers=PORTAL).status_code == 403  # reports are for operators
+    r = client.get("/trends", params={"from": "2026-02-01", "to": "2026-02-28"}, headers=OPERATOR)
     assert r.status_code == 200, r.text
     body = json.dumps(r.json(), ensure_ascii=False)
     assert "2026-02-01" in body and PHONE not in body
@@ -304,6 +306,6 @@ def test_trends_returns_report_numbers_for_stored_appeals(client: Any) -> None:
                                                 ({"from": "not-a-date"}, 422),
                                                 ({"from": "1990-01-01", "to": "1990-01-31"}, 404)])
 def test_trends_bad_period(client: Any, params: dict, status: int) -> None:
-    r = client.get("/trends", params=params)
+    r = client.get("/trends", params=params, headers=OPERATOR)
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
