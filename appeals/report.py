@@ -48,6 +48,7 @@ class ReportData:
     emerging: list[EmergingCluster]
     urgency_weekly: pd.DataFrame
     quality_weekly: pd.DataFrame
+    mass_appeals: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
 
@@ -73,6 +74,25 @@ def _heatmap(current: pd.DataFrame, cfg: TrendsConfig) -> pd.DataFrame:
     cells = cells[cells["topic"].isin(topics) & cells["district"].isin(districts)]
     table = pd.crosstab(cells["district"].astype(str), cells["topic"].astype(str))
     return table.reindex(index=[str(d) for d in districts], columns=[str(t) for t in topics], fill_value=0)
+
+
+def problem_groups(current: pd.DataFrame, top: int = 10) -> tuple[int | None, pd.DataFrame]:
+    """Problems (duplicate groups) among the period's appeals and the largest mass appeals.
+
+    An appeal without a group (not grouped yet) counts as a problem of its own. Without a `group_id`
+    column (no `appeals dedupe`, no store) problems are unknown: None and an empty table.
+    """
+    if "group_id" not in current.columns or current.empty:
+        return None, pd.DataFrame()
+    own = current["id"].astype(str) if "id" in current.columns else current.index.astype(str).to_series()
+    groups = current["group_id"].astype("string").fillna(own.set_axis(current.index))
+    sized = current.assign(group=groups.to_numpy())
+    table = (sized.groupby("group", observed=True)
+             .agg(appeals=("created_at", "size"), first=("created_at", "min"), last=("created_at", "max"),
+                  topic=("topic", lambda t: t.mode().iat[0] if t.notna().any() else None),
+                  district=("district", lambda d: d.mode().iat[0] if d.notna().any() else None))
+             .sort_values(["appeals", "first"], ascending=[False, True]))
+    return int(len(table)), table[table["appeals"] > 1].head(top)
 
 
 def _emerging(frame: pd.DataFrame, end: date, cfg: TrendsConfig, notes: list[str]) -> list[EmergingCluster]:
@@ -102,9 +122,11 @@ def build_report(frame: pd.DataFrame, start: date, end: date, cfg: TrendsConfig,
     series = {(a.topic, a.district): _alert_series(context, a, start) for a in alerts[: cfg.report.max_alerts]}
     urgency = counts_over_time(context.dropna(subset=["urgency"]), "W", "urgency") \
         if context["urgency"].notna().any() else pd.DataFrame()
+    problems, mass = problem_groups(current)
     return ReportData(
         start=start, end=end, source=source, headline={**headline(history, start, end, cfg.aggregation),
-                                                       "alerts": len(alerts)},
+                                                       "alerts": len(alerts), "problems": problems},
+        mass_appeals=mass,
         tables=tables, weekly_groups=weekly_groups, alerts=alerts, alert_series=series,
         heatmap=_heatmap(current, cfg), urgency_weekly=urgency, notes=notes,
         quality_weekly=weekly_shares(context, cfg.aggregation).tail(cfg.report.quality_weeks),
@@ -130,6 +152,9 @@ def summary(data: ReportData, rows: int | None = None) -> dict:
         "heatmap": {"districts": list(data.heatmap.index), "topics": list(data.heatmap.columns),
                     "counts": data.heatmap.to_numpy().astype(int).tolist()},
         "emerging": [c.model_dump() for c in data.emerging],
+        "mass_appeals": _records(data.mass_appeals.assign(
+            first=lambda t: t["first"].dt.date.astype(str), last=lambda t: t["last"].dt.date.astype(str)))
+        if len(data.mass_appeals) else [],
         "urgency": {str(k): int(v) for k, v in data.urgency_weekly.sum().items()} if len(data.urgency_weekly) else {},
         "weekly_quality": _records(data.quality_weekly.rename_axis("week").reset_index().assign(
             week=lambda t: t["week"].dt.date.astype(str)).set_index("week")),

@@ -120,7 +120,7 @@ def prepare_frame(frame: pd.DataFrame, where: str = "input") -> tuple[pd.DataFra
         # a missing column is unknown, not "never": its share is reported as missing
         out[col] = _as_flag(frame[col]) if col in frame.columns else pd.Series(pd.NA, index=frame.index,
                                                                                  dtype="boolean")
-    for col in ("text", "topic_proba", "id"):
+    for col in ("text", "topic_proba", "id", "group_id"):
         if col in frame.columns:
             out[col] = pd.to_numeric(frame[col], errors="coerce") if col == "topic_proba" else frame[col]
     out = out[~bad & out["topic"].notna()].reset_index(drop=True)

@@ -286,3 +286,31 @@ def test_trends_from_the_store(tmp_path, cfg):
     assert frame["topic_proba"].notna().all()
     head = build_report(frame, date(2025, 3, 3), date(2025, 3, 9), cfg).headline
     assert head["appeals"] == 4 and head["corrected"] == pytest.approx(0.25)
+
+
+def _grouped_frame() -> pd.DataFrame:
+    """Twelve appeals in a week: one burst pipe told by five residents, the rest separate problems."""
+    start = pd.Timestamp("2026-03-02 09:00")
+    rows = [{"id": f"p{i}", "created_at": start + pd.Timedelta(hours=i), "topic": "Водоснабжение",
+             "district": "Ленинский", "group_id": "p0"} for i in range(5)]
+    rows += [{"id": f"s{i}", "created_at": start + pd.Timedelta(days=1, hours=i), "topic": "Ямы на дороге",
+              "district": "Южный", "group_id": f"s{i}" if i % 2 else None} for i in range(7)]
+    return prepare_frame(pd.DataFrame(rows))[0]
+
+
+def test_report_counts_problems_beside_appeals(cfg):
+    data = build_report(_grouped_frame(), date(2026, 3, 2), date(2026, 3, 8), cfg, with_emerging=False)
+    assert data.headline["appeals"] == 12
+    assert data.headline["problems"] == 8  # one group of five, seven single appeals (ungrouped count alone)
+    top = data.mass_appeals.iloc[0]
+    assert (top["appeals"], top["topic"], top["district"]) == (5, "Водоснабжение", "Ленинский")
+    assert len(data.mass_appeals) == 1  # single appeals are not mass appeals
+    html = render_html(data, cfg)
+    assert "проблем (групп дублей)" in html and "Массовые обращения" in html
+    assert summary(data)["mass_appeals"][0]["appeals"] == 5
+
+
+def test_report_without_groups_says_problems_are_unknown(demo_prepared, cfg):
+    data = build_report(demo_prepared, *DEMO_PERIOD, cfg, with_emerging=False)
+    assert data.headline["problems"] is None and data.mass_appeals.empty
+    assert "нет столбца group_id" in render_html(data, cfg)
