@@ -180,12 +180,26 @@ def render(text: str, spans: Iterable[Span]) -> str:
 def find_spans_many(texts: Sequence[str], ner: bool = DEFAULT_NER, batch_size: int = 64) -> list[list[Span]]:
     """`find_spans` for many texts; with `ner`, plus natasha's persons from the doubtful windows."""
     spans = [find_spans(text) for text in texts]
-    if not ner:
-        return spans
+    return add_ner_spans(texts, spans, batch_size) if ner else spans
+
+
+def add_ner_spans(texts: Sequence[str], spans: Sequence[list[Span]], batch_size: int = 64) -> list[list[Span]]:
+    """The rule spans of each text (from `find_spans`) plus natasha's persons from the doubtful windows."""
     from appeals.ner import ner_persons_many
 
     ents = ner_persons_many(texts, spans, batch_size)
     return [merge_spans([*s, *person_spans(t, e)]) for t, s, e in zip(texts, spans, ents, strict=True)]
+
+
+def mask_rules_and_ner(texts: Iterable[str], ner: bool = DEFAULT_NER) -> tuple[list[str], list[str]]:
+    """(`mask_many(texts, ner=False)`, `mask_many(texts, ner)`) with the rules run once for both: the
+    rule-masked texts feed the models, the fully masked ones are stored and shown."""
+    texts = list(texts)
+    rules = [find_spans(t) for t in texts]
+    plain = [render(t, s) for t, s in zip(texts, rules, strict=True)]
+    if not ner:
+        return plain, plain
+    return plain, [render(t, s) for t, s in zip(texts, add_ner_spans(texts, rules), strict=True)]
 
 
 def mask_many(texts: Iterable[str], ner: bool = DEFAULT_NER) -> list[str]:

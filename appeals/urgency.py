@@ -108,15 +108,22 @@ class UrgencyModel(ClassifierMixin, BaseEstimator):
     def prepare(self, X: Any) -> tuple[list[Context], np.ndarray]:
         """Contexts and rule vote scores of a batch (reused by tuning, which calls it once)."""
         from appeals.masking import mask_many
-        from appeals.nlp import lemmatize_many
         from appeals.text import clean_text
 
         frame = as_frame(X)
         # Masked first: the fitted vocabulary is stored with the model and must hold no personal data.
-        ner = getattr(self, "mask_ner", False)  # models saved before the option have no attribute
-        texts = mask_many([clean_text(str(t)) for t in frame["text"]], ner=ner)
-        contexts = build_contexts(texts, lemmatize_many(texts), months_of(frame["created_at"]),
-                                  self.heating_months)
+        texts = mask_many([clean_text(str(t)) for t in frame["text"]], ner=self.masks_with_ner)
+        return self.prepare_masked(texts, frame["created_at"])
+
+    @property
+    def masks_with_ner(self) -> bool:
+        return bool(getattr(self, "mask_ner", False))  # models saved before the option have no attribute
+
+    def prepare_masked(self, texts: Sequence[str], created_at: Iterable[Any]) -> tuple[list[Context], np.ndarray]:
+        """`prepare` for texts already cleaned and masked as `prepare` masks them (`masks_with_ner`)."""
+        from appeals.nlp import lemmatize_many
+
+        contexts = build_contexts(list(texts), lemmatize_many(texts), months_of(created_at), self.heating_months)
         lfs = all_labelling_functions()
         scores = _vote_scores(vote_matrix(contexts, lfs), lfs, self._weights())
         return contexts, scores
@@ -177,6 +184,11 @@ class UrgencyModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         contexts, scores = self.prepare(X)
+        return self.combine(contexts, scores, self.classifier_proba(contexts))
+
+    def predict_proba_masked(self, texts: Sequence[str], created_at: Iterable[Any]) -> np.ndarray:
+        """`predict_proba` for texts already cleaned and masked (see `prepare_masked`); no table needed."""
+        contexts, scores = self.prepare_masked(texts, created_at)
         return self.combine(contexts, scores, self.classifier_proba(contexts))
 
     def decide(self, proba: np.ndarray, critical_threshold: float | None = None) -> np.ndarray:

@@ -1,0 +1,87 @@
+"""Several fitted pipelines on the same texts, every step they share computed once.
+
+The champions of one training run start with the same stateless text steps (clean → rule masking)
+and carry equal copies of the same fitted feature union (lemmas + word/char TF-IDF + places): run
+one by one, each appeal would be cleaned, masked, lemmatised and vectorised three times. Here every
+non-final step gets a fingerprint once, when the models are loaded (a text step: its class and
+parameters; a fitted step: a hash of its pickled state), and a step's output is reused by every
+pipeline whose steps up to it have the same fingerprints. The final estimators then run on exactly
+the inputs `pipeline.predict_proba` would have given them, so the probabilities are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+Key = tuple[str, ...]
+
+
+def text_steps(pipeline: Any) -> int:
+    """How many leading steps of a Pipeline are stateless text -> text transformers (0 if none)."""
+    from appeals.features import TextTransformer
+
+    steps = getattr(pipeline, "steps", None) or []
+    count = 0
+    for _, step in steps:
+        if not isinstance(step, TextTransformer):
+            break
+        count += 1
+    return count if count < len(steps) else 0
+
+
+def step_fingerprint(step: Any) -> str:
+    """Equal for steps that transform alike: class + parameters of a stateless text step, else a hash
+    of the fitted step's pickled state (computed once per model load, not per request)."""
+    from appeals.features import TextTransformer
+
+    if isinstance(step, TextTransformer):
+        params = sorted((k, repr(v)) for k, v in step.get_params().items())
+        return f"{type(step).__module__}.{type(step).__qualname__}{params}"
+    return "fitted:" + hashlib.sha1(pickle.dumps(step, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+
+
+def chain_keys(steps: list[Any]) -> list[Key]:
+    """The key of each prefix of `steps`: the fingerprints of all steps up to and including it."""
+    keys: list[Key] = []
+    key: Key = ()
+    for step in steps:
+        key = (*key, step_fingerprint(step))
+        keys.append(key)
+    return keys
+
+
+class SharedPipelines:
+    """Fitted sklearn Pipelines (raw texts in, `predict_proba` out) that share their common steps."""
+
+    def __init__(self, pipelines: Mapping[str, Any]) -> None:
+        self.pipelines = dict(pipelines)
+        fingerprints: dict[int, str] = {}  # the same object in several pipelines is hashed once
+        self.keys: dict[str, list[Key]] = {}
+        for name, pipeline in self.pipelines.items():
+            key: Key = ()
+            keys = []
+            for _, step in pipeline.steps[:-1]:
+                if id(step) not in fingerprints:
+                    fingerprints[id(step)] = step_fingerprint(step)
+                key = (*key, fingerprints[id(step)])
+                keys.append(key)
+            self.keys[name] = keys
+
+    def predict_proba(self, texts: list[str], known: Mapping[Key, Any] | None = None) -> dict[str, np.ndarray]:
+        """Per pipeline, `predict_proba(texts)`; `known` holds outputs already computed for these
+        texts, by the key of the steps that produced them (see `chain_keys`)."""
+        cache: dict[Key, Any] = dict(known or {})
+        out = {}
+        for name, pipeline in self.pipelines.items():
+            data: Any = texts
+            for (_, step), key in zip(pipeline.steps[:-1], self.keys[name], strict=True):
+                if key not in cache:
+                    cache[key] = data if step is None or step == "passthrough" else step.transform(data)
+                data = cache[key]
+            out[name] = pipeline.steps[-1][1].predict_proba(data)
+        return out

@@ -1,0 +1,104 @@
+"""Shared pipeline steps: computed once, and the probabilities exactly those of the whole pipelines."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from appeals.features import CleanTransformer, MaskTransformer
+from appeals.masking import mask_many, mask_rules_and_ner
+from appeals.shared_steps import SharedPipelines, chain_keys, step_fingerprint, text_steps
+
+TEXTS = [
+    "Не вывозят мусор во дворе дома на ул. Ленина, звоните 8 912 000-00-00",
+    "Яма на дороге возле школы, колесо пробил",
+    "Нет горячей воды третий день, Иванов Пётр Сергеевич, кв. 12",
+    "Сломан светофор на перекрёстке, прошу починить",
+    "Во дворе не убран снег, тротуар не чистят",
+    "Не работает уличное освещение на улице Мира",
+]
+LABELS = ["мусор", "дороги", "жкх", "дороги", "жкх", "дороги"]
+OTHER = ["a", "b", "a", "b", "a", "b"]
+
+
+class CountingTfidf(TfidfVectorizer):
+    """A TF-IDF vectoriser that counts its transform calls (class-level, survives deepcopy)."""
+
+    calls = 0
+
+    def transform(self, raw_documents):  # type: ignore[no-untyped-def]
+        CountingTfidf.calls += 1
+        return super().transform(raw_documents)
+
+
+def _pipelines() -> dict[str, Pipeline]:
+    features = CountingTfidf(min_df=1).fit(mask_many([CleanTransformer().transform([t])[0] for t in TEXTS], ner=False))
+    out = {}
+    for name, labels, C in (("topic", LABELS, 1.0), ("group", OTHER, 3.0)):
+        pipe = Pipeline([("clean", CleanTransformer()), ("mask", MaskTransformer()),
+                         ("features", copy.deepcopy(features)), ("classifier", LogisticRegression(C=C))])
+        pipe[-1].fit(pipe[:-1].transform(TEXTS), labels)
+        out[name] = pipe
+    return out
+
+
+def test_shared_steps_give_the_whole_pipelines_probabilities_and_run_once() -> None:
+    pipelines = _pipelines()
+    shared = SharedPipelines(pipelines)
+    CountingTfidf.calls = 0
+    probas = shared.predict_proba(TEXTS)
+    assert CountingTfidf.calls == 1, "equal fitted copies of the features are computed once"
+    for name, pipe in pipelines.items():
+        assert np.array_equal(probas[name], pipe.predict_proba(TEXTS)), name
+
+
+def test_different_fitted_steps_are_not_shared() -> None:
+    pipelines = _pipelines()
+    pipelines["group"].steps[2][1].set_params(sublinear_tf=True)  # computes other features: its own
+    assert step_fingerprint(pipelines["group"].steps[2][1]) != step_fingerprint(pipelines["topic"].steps[2][1])
+    shared = SharedPipelines(pipelines)
+    CountingTfidf.calls = 0
+    probas = shared.predict_proba(TEXTS)
+    assert CountingTfidf.calls == 2
+    assert np.array_equal(probas["group"], pipelines["group"].predict_proba(TEXTS))
+
+
+def test_known_outputs_are_reused_and_equal_the_steps_own() -> None:
+    pipelines = _pipelines()
+    cleaned = CleanTransformer().transform(TEXTS)
+    rule_masked, masked = mask_rules_and_ner(cleaned, ner=False)
+    assert rule_masked == mask_many(cleaned, ner=False) == masked
+    clean_key, mask_key = chain_keys([CleanTransformer(), MaskTransformer(ner=False)])
+    probas = SharedPipelines(pipelines).predict_proba(TEXTS, {clean_key: cleaned, mask_key: rule_masked})
+    for name, pipe in pipelines.items():
+        assert np.array_equal(probas[name], pipe.predict_proba(TEXTS)), name
+    assert text_steps(pipelines["topic"]) == 2
+
+
+@pytest.mark.parametrize("ner", [False, True])
+def test_rules_and_ner_masking_match_mask_many(ner: bool) -> None:
+    cleaned = CleanTransformer().transform(TEXTS)
+    rule_masked, masked = mask_rules_and_ner(cleaned, ner=ner)
+    assert rule_masked == mask_many(cleaned, ner=False)
+    assert masked == mask_many(cleaned, ner=ner)
+    assert all("912" not in t for t in masked)
+
+
+def test_urgency_on_masked_texts_equals_its_own_preparation() -> None:
+    from appeals.urgency import UrgencyModel
+
+    levels = ["critical", "normal", "high", "normal", "low", "normal"]
+    model = UrgencyModel(classifier_params={"min_df": 1}).fit(TEXTS, levels)
+    dates = [datetime(2026, 1, 10), None, datetime(2026, 7, 1), None, None, datetime(2026, 11, 3)]
+    import pandas as pd
+
+    whole = model.predict_proba(pd.DataFrame({"text": TEXTS, "created_at": dates}))
+    rule_masked, _ = mask_rules_and_ner(CleanTransformer().transform(TEXTS), ner=False)
+    assert not model.masks_with_ner
+    assert np.array_equal(model.predict_proba_masked(rule_masked, dates), whole)
