@@ -7,7 +7,7 @@ tighter and are checked by appeals.guard with the same error format.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,8 +18,20 @@ ID_PATTERN = r"^[\w\-.:/#@]+$"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+def _mark_nullable(schema: dict[str, Any]) -> None:
+    """Say `nullable` beside an optional field's types: BentoML's OpenAPI keeps only the first type of
+    an `anyOf`, so without it the document would promise a string where the answer may be null."""
+    for prop in schema.get("properties", {}).values():
+        if any(option.get("type") == "null" for option in prop.get("anyOf", [])):
+            prop["nullable"] = True
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_mark_nullable)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_mark_nullable)
 
 
 def _not_blank(value: str) -> str:
@@ -58,7 +70,7 @@ class ClassifyBatchRequest(_Strict):
     appeals: list[ClassifyRequest] = Field(min_length=1, max_length=1000)
 
 
-class LabelProba(BaseModel):
+class LabelProba(_Out):
     label: str
     proba: float
 
@@ -67,14 +79,14 @@ class DepartmentOut(LabelProba):
     source: Literal["model", "rule"] = Field(description="'rule' when the deployment's department map decided.")
 
 
-class UrgencyOut(BaseModel):
+class UrgencyOut(_Out):
     level: str
     proba: float
     reaction_hours: int | None = Field(description="Reaction time the level implies; None: informational.")
     deadline: datetime | None = Field(description="created_at (or time received) + reaction time.")
 
 
-class PlacesOut(BaseModel):
+class PlacesOut(_Out):
     municipality: str | None = None
     district: str | None = None
     settlement: str | None = None
@@ -82,7 +94,7 @@ class PlacesOut(BaseModel):
     house: str | None = None
 
 
-class ClassifyResponse(BaseModel):
+class ClassifyResponse(_Out):
     id: str
     received_at: datetime
     topic: LabelProba
@@ -119,7 +131,7 @@ class FeedbackRequest(_Strict):
         return self
 
 
-class FeedbackResponse(BaseModel):
+class FeedbackResponse(_Out):
     correction_id: int
     appeal_id: str
     corrected_at: datetime
@@ -154,7 +166,7 @@ class Open311Request(_Strict):
                                channel="open311", address=self.address_string)
 
 
-class Open311Created(BaseModel):
+class Open311Created(_Out):
     service_request_id: str
     service_code: str
     service_name: str
@@ -164,7 +176,7 @@ class Open311Created(BaseModel):
     account_id: str | None = None
 
 
-class Open311Service(BaseModel):
+class Open311Service(_Out):
     service_code: str
     service_name: str
     description: str

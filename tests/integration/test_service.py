@@ -304,7 +304,8 @@ def test_trends_returns_report_numbers_for_stored_appeals(client: Any) -> None:
 
 @pytest.mark.parametrize(("params", "status"), [({"from": "2026-03-01", "to": "2026-02-01"}, 422),
                                                 ({"from": "not-a-date"}, 422),
-                                                ({"from": "1990-01-01", "to": "1990-01-31"}, 404)])
+                                                ({"from": "0001-01-01"}, 422), ({"to": "9999-12-31"}, 422),
+                                                ({"from": "2001-01-01", "to": "2001-01-31"}, 404)])
 def test_trends_bad_period(client: Any, params: dict, status: int) -> None:
     r = client.get("/trends", params=params, headers=OPERATOR)
     assert r.status_code == status, r.text
