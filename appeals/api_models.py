@@ -123,11 +123,19 @@ class FeedbackRequest(_Strict):
     department: str | None = Field(default=None, min_length=1, max_length=300)
     urgency: UrgencyLevel | None = None
     comment: str | None = Field(default=None, max_length=2000)
+    group_action: Literal["split", "merge"] | None = Field(
+        default=None, description="split: take the appeal out of its duplicate group; merge: put its group "
+                                  "into the group of `merge_with`")
+    merge_with: str | None = Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN)
 
     @model_validator(mode="after")
     def _something_corrected(self) -> FeedbackRequest:
-        if not any((self.topic, self.topic_group, self.department, self.urgency)):
-            raise ValueError("give at least one of topic, topic_group, department, urgency")
+        if not any((self.topic, self.topic_group, self.department, self.urgency, self.group_action)):
+            raise ValueError("give at least one of topic, topic_group, department, urgency, group_action")
+        if (self.group_action == "merge") != (self.merge_with is not None):
+            raise ValueError("merge_with is needed with group_action 'merge', and only then")
+        if self.merge_with == self.appeal_id:
+            raise ValueError("merge_with must name another appeal")
         return self
 
 
@@ -135,6 +143,8 @@ class FeedbackResponse(_Out):
     correction_id: int
     appeal_id: str
     corrected_at: datetime
+    group_id: str | None = Field(default=None, description="the appeal's duplicate group after a split or merge")
+    group_size: int | None = None
 
 
 class Open311Request(_Strict):

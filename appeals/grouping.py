@@ -68,3 +68,30 @@ def restore_index(engine: Any, config: Any = None) -> Any:
         groups = [g if isinstance(g, str) and g else i for g, i in zip(part["group_id"], part["id"], strict=True)]
         restore_chunk(index, feats, part["id"].tolist(), days, codes, np.zeros(len(part), dtype=np.uint32), groups)
     return index
+
+
+def regroup(index: Any, appeal_id: str, action: str, merge_with: str | None = None
+            ) -> dict[str, tuple[str, str | None]]:
+    """Apply an operator's split or merge to the index.
+
+    Returns {appeal id: (group id, duplicate_of)} for every appeal whose group changed or whose group
+    lost or gained its first appeal, to be stored. Raises KeyError naming an appeal the index lacks.
+    """
+    for known in (appeal_id, merge_with):
+        if known is not None and known not in index.row_of:
+            raise KeyError(known)
+    before = index.group_id_of(appeal_id)
+    if action == "split":
+        groups = [index.split(appeal_id), before]
+    else:
+        target = index.group_id_of(merge_with)
+        groups = [index.merge(target, before)]
+    changed: dict[str, tuple[str, str | None]] = {}
+    for group in groups:
+        try:
+            members = index.members(group)
+        except KeyError:  # the group emptied by a split
+            continue
+        for member in members:
+            changed[member] = (group, members[0] if member != members[0] else None)
+    return changed

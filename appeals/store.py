@@ -105,6 +105,8 @@ corrections_table = Table(
     Column("operator_id", String(200), nullable=False),
     Column("comment", Text),
     Column("corrected_at", UTCDateTime(), nullable=False),
+    Column("group_action", String(20)),  # "split" or "merge" (migration 0002)
+    Column("merge_with", String(200)),
 )
 
 
@@ -152,6 +154,8 @@ class CorrectionRow(BaseModel):
     urgency: str | None = None
     comment: str | None = None
     corrected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    group_action: str | None = None
+    merge_with: str | None = None
 
 
 def database_url() -> str:
@@ -278,6 +282,14 @@ def save_correction(engine: Engine, correction: CorrectionRow) -> int:
     if key is None:
         raise RuntimeError("the database returned no id for the stored correction")
     return int(key[0])
+
+
+def set_groups(engine: Engine, groups: dict[str, tuple[str, str | None]]) -> None:
+    """Store new duplicate groups after an operator's split or merge: {appeal id: (group, duplicate_of)}."""
+    with engine.begin() as conn:
+        for appeal_id, (group_id, first) in groups.items():
+            conn.execute(appeals_table.update().where(appeals_table.c.id == appeal_id).values(
+                group_id=group_id, duplicate_of=first))
 
 
 def _latest_corrections(engine: Engine) -> pd.DataFrame:

@@ -133,13 +133,36 @@ class AppealsService:
 
         row = CorrectionRow(**correction.model_dump(exclude={"comment"}),
                             comment=mask_text(correction.comment) if correction.comment else None)
-        try:
-            correction_id = save_correction(self.engine, row)
-        except UnknownAppealError as exc:
-            return JSONResponse({"error": str(exc), "detail": [{"field": "appeal_id", "msg": "unknown id"}]},
-                                status_code=404)  # type: ignore[return-value]
-        log.info(json.dumps({"event": "feedback", "appeal_id": row.appeal_id, "operator": row.operator_id}))
-        return FeedbackResponse(correction_id=correction_id, appeal_id=row.appeal_id, corrected_at=row.corrected_at)
+        with self.lock:  # the duplicate index and the store change together
+            try:
+                # regroup first: it checks both ids before it changes anything
+                group = self._regroup(correction) if correction.group_action else None
+                correction_id = save_correction(self.engine, row)
+            except UnknownAppealError as exc:
+                return JSONResponse({"error": str(exc), "detail": [{"field": "appeal_id", "msg": "unknown id"}]},
+                                    status_code=404)  # type: ignore[return-value]
+            except KeyError as exc:
+                field = "merge_with" if exc.args[0] == correction.merge_with else "appeal_id"
+                return JSONResponse({"error": f"{field} {exc.args[0]!r}: not in the duplicate index",
+                                     "detail": [{"field": field, "msg": "unknown id"}]},
+                                    status_code=404)  # type: ignore[return-value]
+        log.info(json.dumps({"event": "feedback", "appeal_id": row.appeal_id, "operator": row.operator_id,
+                             "group_action": row.group_action}))
+        return FeedbackResponse(correction_id=correction_id, appeal_id=row.appeal_id, corrected_at=row.corrected_at,
+                                group_id=group[0] if group else None, group_size=group[1] if group else None)
+
+    def _regroup(self, correction: FeedbackRequest) -> tuple[str, int]:
+        """Split or merge in the duplicate index, store the new groups; the appeal's group and size."""
+        from appeals.grouping import regroup
+        from appeals.store import set_groups
+
+        index = self.classifier.dedupe
+        if index is None or correction.group_action is None:
+            raise KeyError(correction.appeal_id)
+        changed = regroup(index, correction.appeal_id, correction.group_action, correction.merge_with)
+        set_groups(self.engine, changed)
+        group = index.group_id_of(correction.appeal_id)
+        return group, index.group_size(group)
 
     @extra_routes.get("/metadata")
     def metadata(self) -> dict[str, Any]:

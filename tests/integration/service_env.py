@@ -112,3 +112,16 @@ def service_env() -> Iterator[Path]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+_APPS: list[Any] = []
+
+
+def service_app() -> Any:
+    """The service's ASGI app, built once per test process: a second `to_asgi()` in one process
+    registers BentoML's Prometheus metrics twice and fails."""
+    if not _APPS:
+        from service.service import AppealsService
+
+        _APPS.append(AppealsService.to_asgi())
+    return _APPS[0]

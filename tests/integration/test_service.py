@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.service_env import OPERATOR_KEY, PORTAL_KEY, service_env
+from tests.integration.service_env import OPERATOR_KEY, PORTAL_KEY, service_app, service_env
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -28,9 +28,8 @@ def client() -> Iterator[Any]:
         warnings.simplefilter("ignore")  # Starlette's TestClient warns that it prefers httpx2
         from starlette.testclient import TestClient
 
-        from service.service import AppealsService
 
-        with TestClient(AppealsService.to_asgi(), raise_server_exceptions=False) as test_client:
+        with TestClient(service_app(), raise_server_exceptions=False) as test_client:
             yield test_client
 
 
@@ -310,3 +309,43 @@ def test_trends_bad_period(client: Any, params: dict, status: int) -> None:
     r = client.get("/trends", params=params, headers=OPERATOR)
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
+
+
+PIPE = "Прорвало трубу в подвале дома 14 по улице Гоголя, вода заливает подвал, срочно перекройте"
+
+
+def test_operator_splits_and_merges_duplicate_groups(client: Any, engine: Any) -> None:
+    from appeals.store import get_appeal
+
+    ids = ["t-grp-a", "t-grp-b", "t-grp-c"]
+    answers = [client.post("/classify", json={"id": i, "text": PIPE + "!" * k}, headers=PORTAL).json()
+               for k, i in enumerate(ids)]
+    assert len({a["group_id"] for a in answers}) == 1 and answers[-1]["group_size"] == 3
+    group = answers[0]["group_id"]
+
+    split = client.post("/feedback", json={"appeal_id": "t-grp-c", "operator_id": "op-7", "group_action": "split"},
+                        headers=OPERATOR)
+    assert split.status_code == 200, split.text
+    assert split.json()["group_size"] == 1 and split.json()["group_id"] != group
+    stored = get_appeal(engine, "t-grp-c")
+    assert stored is not None and stored.group_id == split.json()["group_id"] and stored.duplicate_of is None
+
+    merge = client.post("/feedback", json={"appeal_id": "t-grp-c", "operator_id": "op-7", "group_action": "merge",
+                                           "merge_with": "t-grp-a"}, headers=OPERATOR)
+    assert merge.status_code == 200, merge.text
+    assert (merge.json()["group_id"], merge.json()["group_size"]) == (group, 3)
+    stored = get_appeal(engine, "t-grp-c")
+    assert stored is not None and stored.group_id == group and stored.duplicate_of == "t-grp-a"
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ({"group_action": "merge"}, 422, "merge_with"),
+    ({"group_action": "split", "merge_with": "t-grp-a"}, 422, "merge_with"),
+    ({"group_action": "merge", "merge_with": "no-such-appeal"}, 404, "merge_with"),
+    ({"group_action": "regroup"}, 422, "group_action"),
+])
+def test_group_feedback_errors(client: Any, body: dict, status: int, field: str) -> None:
+    client.post("/classify", json={"id": "t-grp-e", "text": PIPE}, headers=PORTAL)
+    r = client.post("/feedback", json={"appeal_id": "t-grp-e", "operator_id": "op-7", **body}, headers=OPERATOR)
+    assert r.status_code == status, r.text
+    assert field in r.text

@@ -10,7 +10,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.integration.service_env import OPERATOR_KEY, PORTAL_KEY, service_env
+from tests.integration.service_env import OPERATOR_KEY, PORTAL_KEY, service_app, service_env
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -24,9 +24,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(tmp_path_factory.mktemp("prometheus")))
     with service_env(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from service.service import AppealsService
-
-        app = AppealsService.to_asgi()
+        app = service_app()
         from starlette.testclient import TestClient
 
         with TestClient(app, raise_server_exceptions=False):  # runs the lifespan: models load once
