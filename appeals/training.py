@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from appeals.ensemble import (
@@ -55,10 +56,13 @@ class TrainConfig(BaseModel):
     confidence_map: bool = True
     select_by: Literal["accuracy", "macro_f1", "mean"] = "mean"
     routing_precision: float = 0.95
+    # tasks whose winner is refitted on train + validation once chosen; its temperature, confidence
+    # map and routing threshold stay those fitted on validation predictions of the train-only fit
+    refit_on_val: list[str] = []
     register_models: bool = True
     gates: dict[str, Gates] = {}
 
-    @field_validator("tasks")
+    @field_validator("tasks", "refit_on_val")
     @classmethod
     def _known_tasks(cls, value: list[str]) -> list[str]:
         unknown = [t for t in value if t not in TASKS]
@@ -172,6 +176,32 @@ def fit_candidates(config: TrainConfig, parts: Parts, sets: dict[str, FeatureSet
     return out
 
 
+def refit_on_train_val(cand: Candidate, sets: dict[str, FeatureSet], parts: Parts) -> Candidate:
+    """The candidate with each direct member refitted on the labelled train + validation rows.
+
+    Members that map another task's classes (a topic model inside a derived topic group) stay as they
+    are. Only train and validation rows are used; test rows are never touched.
+    """
+    import copy
+
+    from scipy import sparse
+
+    task = cand.task
+    y = pd.concat([parts.train[task], parts.val[task]], ignore_index=True)
+    rows = y.notna().to_numpy()
+    members = []
+    for member in cand.members:
+        if member.mapping is not None:
+            members.append(member)
+            continue
+        feats = sets[member.feature_key]
+        model = copy.deepcopy(member.model)
+        model.fit(sparse.vstack([feats.train, feats.val]).tocsr()[rows], y[rows].to_numpy())
+        members.append(Member(member.feature_key, model, member.weight, member.mapping))
+    return Candidate(task, cand.family, cand.classes, members, cand.val_proba, cand.val_metrics,
+                     cand.seconds, cand.parts)
+
+
 def evaluate_winner(config: TrainConfig, cand: Candidate, sets: dict[str, FeatureSet],
                     parts: Parts) -> TaskResult:
     """Test figures and the auto-routing share of the chosen candidate; the assembled pipeline.
@@ -179,6 +209,8 @@ def evaluate_winner(config: TrainConfig, cand: Candidate, sets: dict[str, Featur
     The top-label confidence map and the routing threshold are both fitted on validation only.
     """
     task, classes = cand.task, cand.classes
+    if task in config.refit_on_val:
+        cand = refit_on_train_val(cand, sets, parts)
     vrows = parts.val[task].notna().to_numpy()
     y_val = parts.val[task].to_numpy(dtype=object)[vrows]
     val_proba = cand.val_proba[vrows]
