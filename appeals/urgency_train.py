@@ -199,8 +199,7 @@ def log_and_register(model: UrgencyModel, metrics: dict[str, float], cfg: Urgenc
 
     from appeals import registry
 
-    registry.configure()
-    mlflow.set_experiment(cfg.mlflow.experiment)
+    registry.use_experiment(cfg.mlflow.experiment)  # artifacts beside the database, not in ./mlruns
     dataset = "+".join(cfg.data.datasets) + f"+{cfg.data.dev_path}"
     with mlflow.start_run(run_name="urgency"):
         mlflow.log_params({**params, "blend": model.blend, "critical_threshold": model.critical_threshold})
