@@ -8,16 +8,15 @@ created_at and district are carried over when the input has them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from appeals.model_metrics import predicted
+from appeals.shared_steps import SharedPipelines
 
 TEXT_TASKS: tuple[str, ...] = ("topic", "topic_group", "department")
 CARRIED: tuple[str, ...] = ("created_at", "district")
@@ -38,43 +37,15 @@ def top_k(proba: np.ndarray, classes: np.ndarray, k: int = 3) -> list[str]:
             for row, idx in zip(proba, order, strict=True)]
 
 
-@lru_cache(maxsize=64)
-def _fingerprint(step: Any) -> str:
-    """Content hash of a fitted step: the three models of one training run carry equal copies of the
-    same fitted feature union, which then needs computing only once per batch."""
-    import pickle
+def score_texts(models: Models, texts: list[str], shared: SharedPipelines | None = None) -> pd.DataFrame:
+    """Label and probability per task (plus the top-3 topics) for raw texts.
 
-    return hashlib.sha1(pickle.dumps(step)).hexdigest()
-
-
-def shared_preprocessing(models: Models, texts: list[str]) -> dict[str, tuple[Any, Any]]:
-    """Per task, (input, pipeline tail): models that start with the same clean → mask steps get the
-    masked texts computed once, and models with equal fitted features share them too."""
-    cache: dict[str, Any] = {}
-    out = {}
-    for task, (pipeline, _version) in models.items():
-        names = [name for name, _ in getattr(pipeline, "steps", [])[:3]]
-        if names[:2] != ["clean", "mask"] or len(pipeline.steps) < 3:
-            out[task] = (texts, pipeline)
-            continue
-        key = repr(pipeline[:2])
-        if key not in cache:
-            cache[key] = pipeline[:2].transform(texts)
-        if names[2] != "features" or len(pipeline.steps) < 4:
-            out[task] = (cache[key], pipeline[2:])
-            continue
-        fkey = key + _fingerprint(pipeline.steps[2][1])
-        if fkey not in cache:
-            cache[fkey] = pipeline.steps[2][1].transform(cache[key])
-        out[task] = (cache[fkey], pipeline[3:])
-    return out
-
-
-def score_texts(models: Models, texts: list[str]) -> pd.DataFrame:
-    """Label and probability per task (plus the top-3 topics) for raw texts."""
+    Steps the models have in common (cleaning, masking, equal fitted features) run once per batch
+    (appeals.shared_steps, the same mechanism the service uses); pass `shared` to build it once.
+    """
+    shared = shared or SharedPipelines({task: pipeline for task, (pipeline, _v) in models.items()})
     out: dict[str, Any] = {}
-    for task, (inputs, tail) in shared_preprocessing(models, texts).items():
-        proba = tail.predict_proba(inputs)
+    for task, proba in shared.predict_proba(texts).items():
         classes = np.asarray(models[task][0].classes_, dtype=object)
         labels, conf = predicted(proba, classes)
         out[task] = labels
@@ -111,9 +82,10 @@ def predict_frame(frame: pd.DataFrame, models: Models, batch_size: int = 2000,
                   advance: Callable[[int], None] | None = None) -> pd.DataFrame:
     """The contract table for a loaded frame (columns id, text, ...): one row per input row."""
     hook = urgency_hook()
+    shared = SharedPipelines({task: pipeline for task, (pipeline, _v) in models.items()})
     pieces = []
     for chunk in batches(frame, batch_size):
-        scored = score_texts(models, [str(t) for t in chunk["text"]])
+        scored = score_texts(models, [str(t) for t in chunk["text"]], shared)
         scored.insert(0, "id", chunk["id"].to_numpy())
         extra = hook(chunk.reset_index(drop=True)) if hook is not None else pd.DataFrame()
         for col in ("urgency", "urgency_proba", "deadline"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,13 @@ def step_fingerprint(step: Any) -> str:
     if isinstance(step, TextTransformer):
         params = sorted((k, repr(v)) for k, v in step.get_params().items())
         return f"{type(step).__module__}.{type(step).__qualname__}{params}"
+    return _fitted_hash(step)
+
+
+@lru_cache(maxsize=64)
+def _fitted_hash(step: Any) -> str:
+    """Hash of a fitted step's pickled state, once per step object (estimators hash by identity):
+    batch scoring builds SharedPipelines per file and must not pickle 10 MB models each time."""
     return "fitted:" + hashlib.sha1(pickle.dumps(step, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
 
 
