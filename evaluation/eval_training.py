@@ -140,5 +140,7 @@ def run(data_dir: Path | None) -> str:
         table += rows
         notes += extra
     intro = ("Held-out data only: test parts never seen in fitting, calibration or model choice. "
-             "ECE: top-label expected calibration error (15 bins). ✅/❌ against the issue's targets.")
+             "Tasks listed in a config's `refit_on_val` (all three for Perm) are refitted on train+val "
+             "after the winner is chosen on val; calibration and the routing threshold stay those fitted "
+             "on val. ECE: top-label expected calibration error (15 bins). ✅/❌ against the issue's targets.")
     return "\n".join([*head, intro, "", *table, "", *notes])
