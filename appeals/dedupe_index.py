@@ -154,7 +154,7 @@ class DedupeIndex:
     def _best(self, feats: Features, i: int, day: float, topic: int, sender: int) -> tuple[int, int, float]:
         """(row, verdict, similarity) of the best stored match; row -1 when there is none."""
         exact = self.exact_table.lookup([int(feats.exact[i])])
-        if len(exact):
+        if len(exact) and self.within_window(int(exact.min()), day):
             return int(exact.min()), SURE + 1, 1.0
         rows = self._candidates(feats, i, sender)
         rows = rows[self._plausible(rows, day, topic)]
@@ -175,6 +175,12 @@ class DedupeIndex:
             return -1, NONE, float(sim.max())
         best = int(np.lexsort((rows, -sim, -verdict))[0])
         return int(rows[best]), int(verdict[best]), float(sim[best])
+
+    def within_window(self, row: int, day: float) -> bool:
+        """False only when both dates are known and further apart than the window: the same words
+        months apart («Спасибо!», a yearly complaint) are two problems, not one mass appeal."""
+        gap = abs(float(self.cols["day"][row]) - day)
+        return not gap > self.config.window_days  # NaN (a date unknown) stays inside
 
     def _plausible(self, rows: np.ndarray, day: float, topic: int) -> np.ndarray:
         """Cheap first cut on two columns: same topic group (when known) and inside the window."""

@@ -143,7 +143,8 @@ def test_same_problem_three_times_makes_one_group_of_three(config: DedupeConfig)
         ("Лесная 8: с понедельника нет горячей воды", 1, "Дороги", False),  # other topic
         ("Лесная 10: с понедельника нет горячей воды", 1, "ЖКХ", False),  # other house
         ("В доме 8 по улице Лесной не работает лифт вторую неделю", 1, "ЖКХ", False),  # other problem
-        ("в доме 8 по улице лесной с понедельника нет горячей воды!!", 400, "Дороги", True),  # exact key
+        ("в доме 8 по улице лесной с понедельника нет горячей воды!!", 1, "Дороги", True),  # exact key
+        ("в доме 8 по улице лесной с понедельника нет горячей воды!!", 400, "ЖКХ", False),  # same words, a year on
     ],
 )
 def test_grouping_rules(config: DedupeConfig, second: str, days: float, topic: str, joins: bool) -> None:
