@@ -250,11 +250,18 @@ def _as_optional_str(value: object) -> str | None:
     return text or None
 
 
-def _parse_dates(values: pd.Series, path: Path, result: LoadResult) -> pd.Series:
-    # ISO 8601 first (dayfirst would swap day and month in 2025-09-01); then Russian 01.09.2025 forms.
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Dates as the project reads them everywhere: ISO 8601 first (day-first parsing would swap day
+    and month in 2025-09-01), then Russian 01.09.2025 forms; unreadable values become NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
     iso = pd.to_datetime(values, errors="coerce", format="ISO8601")
     rest = values.where(iso.isna())
-    parsed = iso.fillna(pd.to_datetime(rest, errors="coerce", dayfirst=True, format="mixed"))
+    return iso.fillna(pd.to_datetime(rest, errors="coerce", dayfirst=True, format="mixed"))
+
+
+def _parse_dates(values: pd.Series, path: Path, result: LoadResult) -> pd.Series:
+    parsed = parse_dates(values)
     bad = values.notna() & parsed.isna()
     if bad.any():
         result.warnings.append(

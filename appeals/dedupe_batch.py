@@ -203,7 +203,7 @@ def add_chunk(
     starts, ends = np.searchsorted(q, rows, side="left"), np.searchsorted(q, rows, side="right")
     matches = []
     for k, row in enumerate(rows.tolist()):
-        if exact[k] < row and index.within_window(int(exact[k]), float(index.cols["day"][row])):
+        if exact[k] < row and index.exact_joins(int(exact[k]), float(index.cols["day"][row])):
             best, best_verdict, best_sim = int(exact[k]), SURE + 1, 1.0
         else:
             part = slice(starts[k], ends[k])

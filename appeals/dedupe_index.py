@@ -154,7 +154,7 @@ class DedupeIndex:
     def _best(self, feats: Features, i: int, day: float, topic: int, sender: int) -> tuple[int, int, float]:
         """(row, verdict, similarity) of the best stored match; row -1 when there is none."""
         exact = self.exact_table.lookup([int(feats.exact[i])])
-        if len(exact) and self.within_window(int(exact.min()), day):
+        if len(exact) and self.exact_joins(int(exact.min()), day):
             return int(exact.min()), SURE + 1, 1.0
         rows = self._candidates(feats, i, sender)
         rows = rows[self._plausible(rows, day, topic)]
@@ -181,6 +181,12 @@ class DedupeIndex:
         months apart («Спасибо!», a yearly complaint) are two problems, not one mass appeal."""
         gap = abs(float(self.cols["day"][row]) - day)
         return not gap > self.config.window_days  # NaN (a date unknown) stays inside
+
+    def exact_joins(self, row: int, day: float) -> bool:
+        """An exact repeat joins `row`'s group only when both that row and the group's first appeal lie
+        inside the window, so groups cannot chain through repeats beyond it."""
+        anchor = int(self.groups.first_row[int(self.groups.of_row[row])])
+        return self.within_window(row, day) and self.within_window(anchor, day)
 
     def _plausible(self, rows: np.ndarray, day: float, topic: int) -> np.ndarray:
         """Cheap first cut on two columns: same topic group (when known) and inside the window."""

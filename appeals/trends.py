@@ -138,13 +138,9 @@ def _as_category(values: pd.Series) -> pd.Series:
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    else:
-        try:
-            parsed = pd.to_datetime(values, format="ISO8601", errors="raise")
-        except (ValueError, TypeError):
-            parsed = pd.to_datetime(values, errors="coerce", dayfirst=True, format="mixed")
+    from appeals.datasets import parse_dates
+
+    parsed = parse_dates(values)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert(None)
     return parsed.astype("datetime64[ns]")

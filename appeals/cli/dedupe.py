@@ -24,7 +24,7 @@ def _work_frame(
     """Canonical columns (id, text, created_at, topic_group, sender) for rows with text."""
     import pandas as pd
 
-    from appeals.datasets import LoadError
+    from appeals.datasets import LoadError, parse_dates
 
     text = raw[mapping["text"]].fillna("").astype(str)
     keep = text.str.strip("' \n\t").str.len() > 0
@@ -40,9 +40,7 @@ def _work_frame(
         )
     work = pd.DataFrame({"id": ids, "text": text})
     if "created_at" in mapping:
-        work["created_at"] = pd.to_datetime(
-            raw[mapping["created_at"]], errors="coerce", dayfirst=True, format="mixed"
-        )
+        work["created_at"] = parse_dates(raw[mapping["created_at"]])  # ISO first, then 01.09.2025
     if "topic_group" in mapping:
         work["topic_group"] = raw[mapping["topic_group"]].replace("", None)
     if sender_column:

@@ -268,3 +268,20 @@ def test_perm_exact_duplicates_all_grouped(real_data_dir: Path, config: DedupeCo
     grouped = group_frame(sample, config)
     per_key = grouped.groupby(key[sample.index].to_numpy())["group_id"].nunique()
     assert dup.sum() > 100 and (per_key == 1).all()
+
+
+def test_cli_reads_iso_dates_month_first(tmp_path: Path) -> None:
+    """2025-09-12 is the 12th of September: read day-first it would fall within a window of 2025-12-16."""
+    from typer.testing import CliRunner
+
+    from appeals.cli import build_app
+
+    text = "Во дворе дома 5 по улице Садовой сломаны качели, дети могут пораниться"
+    source = tmp_path / "in.csv"
+    pd.DataFrame([{"id": "a", "text": text, "created_at": "2025-09-12T10:00:00"},
+                  {"id": "b", "text": text + " Просим починить.", "created_at": "2025-12-16T10:00:00"}]
+                 ).to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(build_app(), ["dedupe", "--input", str(source), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out)["group_size"].tolist() == [1, 1]  # 95 days apart: two problems
