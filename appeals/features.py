@@ -29,7 +29,19 @@ def as_texts(X: Any) -> list[str]:
     return ["" if t is None else str(t) for t in X]
 
 
-class TextTransformer(TransformerMixin, BaseEstimator):
+class RawTextStep(TransformerMixin, BaseEstimator):
+    """A step that takes a list of raw texts (not a 2-D array) and needs no fitting, as sklearn's
+    tags should say."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+
+class TextTransformer(RawTextStep):
     """A stateless text -> text step; subclasses define `apply_many`."""
 
     def fit(self, X: Any, y: Any = None) -> TextTransformer:
@@ -40,13 +52,6 @@ class TextTransformer(TransformerMixin, BaseEstimator):
 
     def apply_many(self, texts: list[str]) -> list[str]:
         raise NotImplementedError
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags
 
 
 class CleanTransformer(TextTransformer):
@@ -96,7 +101,7 @@ class PlaceTransformer(TextTransformer):
         return [" ".join(p.features()) or "place=none" for p in extract_places_many(texts)]
 
 
-class NavecTransformer(TransformerMixin, BaseEstimator):
+class NavecTransformer(RawTextStep):
     """Mean of natasha's navec vectors over the lower-case words of the text, L2-normalised.
 
     The 250k x 300 table is loaded once per process by appeals.nlp.get_navec and never stored in the
@@ -123,13 +128,6 @@ class NavecTransformer(TransformerMixin, BaseEstimator):
                 mean = np.mean(vectors, axis=0)
                 out[row] = mean / (np.linalg.norm(mean) or 1.0)
         return out
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags
 
 
 def _words(text: str) -> Iterable[str]:
