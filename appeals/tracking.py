@@ -89,7 +89,8 @@ def log_training(config: TrainConfig, parts: Parts, results: dict[str, TaskResul
         folder = Path(tmp)
         mlflow.set_tags({**tags, "kind": "training"})
         mlflow.log_params({"dataset": parts.dataset, "tasks": ",".join(config.tasks),
-                           "families": ",".join(config.families), "seed": config.data.seed})
+                           "families": ",".join(config.families), "seed": config.data.seed,
+                           **parts.manifest.get("corrections", {"corrections": 0})})
         mlflow.log_dict(config.model_dump(mode="json"), "config.json")
         mlflow.log_dict(parts.manifest, "split_manifest.json")
         for task, result in results.items():

@@ -248,14 +248,22 @@ def fit_tasks(config: TrainConfig, parts: Parts, progress: Progress | None = Non
     return results
 
 
-def train(config: TrainConfig, data_dir: Path | None = None, progress: Progress | None = None) -> dict:
-    """The whole workflow with MLflow: returns {task: (TaskResult, registered version or None)}."""
+def train(config: TrainConfig, data_dir: Path | None = None, progress: Progress | None = None,
+          corrections: pd.DataFrame | None = None) -> dict:
+    """The whole workflow with MLflow: returns {task: (TaskResult, registered version or None)}.
+
+    `corrections` (operator feedback: text and corrected labels) join the training part only.
+    """
     from appeals.tracking import log_training
-    from appeals.training_data import load_frame, make_parts
+    from appeals.training_data import add_corrections, load_frame, make_parts
 
     say = progress or (lambda _msg: None)
     say(f"loading {config.data.dataset}")
     parts = make_parts(load_frame(config.data, data_dir), config.data)
+    if corrections is not None and len(corrections):
+        parts, counts = add_corrections(parts, corrections)
+        say("corrections: " + ", ".join(f"{k.removeprefix('corrections_').replace('_', ' ')} {v}"
+                                         for k, v in counts.items()))
     results = fit_tasks(config, parts, say)
     say("logging to MLflow")
     return log_training(config, parts, results)

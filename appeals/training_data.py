@@ -5,6 +5,9 @@ Three schemes, named in the training config:
 - `official`: the dataset's own train/test (`source_split`); train texts whose normalised form is
   also in test are dropped (and counted), and validation is carved out of train by group;
 - grouped k-fold CV (`cv_folds`), used by the evaluation: each fold tests on unseen groups.
+
+Operator corrections (`add_corrections`) join the training part only, so test figures stay comparable
+with the champion's.
 """
 
 from __future__ import annotations
@@ -126,3 +129,61 @@ def cv_parts(frame: pd.DataFrame, spec: DataSpec, target: str) -> Iterator[Parts
         manifest = {"dataset": spec.dataset, "scheme": f"cv{spec.cv_folds}", "fold": number,
                     "counts": {"train": len(fit), "val": len(val), "test": len(test)}}
         yield Parts(spec.dataset, digest, fit, val, labelled.iloc[test].reset_index(drop=True), manifest)
+
+
+CORRECTED_TASKS = ("topic", "topic_group", "department")
+
+
+def add_corrections(parts: Parts, corrections: pd.DataFrame) -> tuple[Parts, dict[str, int]]:
+    """Parts whose training rows include operator corrections (columns text + any of the task labels).
+
+    A correction of an appeal already in training replaces the labels it names (the operator wins); a
+    new appeal joins training with only its corrected labels (the others stay empty, so no model learns
+    its own guess). A corrected topic without a group gets the group the training data gives that topic.
+    Corrections whose normalised text is in validation or test are left out and counted, so the held-out
+    figures stay honest. Returns the new parts and counts for the run's manifest.
+    """
+    tasks = [t for t in CORRECTED_TASKS if t in corrections.columns]
+    if "text" not in corrections.columns or not tasks:
+        raise ValueError("corrections need a column text and at least one of "
+                         f"{list(CORRECTED_TASKS)}; got {list(corrections.columns)}")
+    fixes = add_group_keys(corrections.dropna(subset=["text"]))
+    fixes = fixes[fixes[tasks].notna().any(axis=1)]
+    fixes = fixes.drop_duplicates("group_key", keep="last")  # the newest correction of a text wins
+    held_out = set(parts.val["group_key"]) | set(parts.test["group_key"])
+    overlap = fixes["group_key"].isin(held_out)
+    fixes = fixes[~overlap].copy()
+    train = parts.train.copy()
+    if "topic" in tasks and "topic_group" in train.columns:
+        if "topic_group" not in fixes.columns:
+            fixes["topic_group"] = None
+        groups = train.dropna(subset=["topic", "topic_group"]).groupby("topic")["topic_group"].agg(
+            lambda g: g.mode().iloc[0])
+        missing = fixes["topic_group"].isna() & fixes["topic"].notna()
+        fixes.loc[missing, "topic_group"] = fixes.loc[missing, "topic"].map(groups)
+        tasks = list(dict.fromkeys([*tasks, "topic_group"]))
+    position = pd.Series(train.index, index=train["group_key"])
+    known = fixes["group_key"].isin(position.index)
+    relabelled = 0
+    for _, fix in fixes[known].iterrows():
+        row = position[fix["group_key"]]
+        for task in tasks:
+            if task in train.columns and pd.notna(fix[task]) and train.at[row, task] != fix[task]:
+                train.at[row, task] = fix[task]
+                relabelled += 1
+    new = fixes[~known].copy()
+    new["source"] = "feedback"
+    new["members"] = [[i] for i in new["id"]] if "id" in new.columns else [[] for _ in range(len(new))]
+    if "id" not in new.columns:
+        new["id"] = [f"feedback-{k}" for k in new["group_key"]]
+    for task in CORRECTED_TASKS:
+        if task in train.columns and task not in new.columns:
+            new[task] = None
+    if len(new):
+        keep = [c for c in dict.fromkeys([*train.columns, "source"]) if c in new.columns]
+        train = pd.concat([train, new[keep]], ignore_index=True)
+    report = {"corrections": int(len(corrections)), "corrections_added": int(len(new)),
+              "corrections_relabelled_train_rows": int(known.sum()), "corrected_labels": relabelled,
+              "corrections_skipped_in_val_or_test": int(overlap.sum())}
+    manifest = {**parts.manifest, "corrections": report}
+    return Parts(parts.dataset, parts.dataset_hash, train, parts.val, parts.test, manifest), report

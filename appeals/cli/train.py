@@ -22,8 +22,21 @@ def _status_progress() -> tuple[object, object]:
     return progress, progress.add_task("starting", total=None)
 
 
-def train(config: ConfigOption, data_dir: DataDirOption = None) -> None:
-    """Fit, compare and evaluate every candidate family per task; log and register the winners."""
+def train(
+    config: ConfigOption,
+    data_dir: DataDirOption = None,
+    corrections: Annotated[Path | None, typer.Option(
+        help="Operator corrections to train on: a file with a text column and any of topic, topic_group, "
+             "department (CSV, XLSX, JSON(L), Parquet; --map renames columns).")] = None,
+    map_: MapOption = None,
+    from_store: Annotated[bool, typer.Option(
+        help="Also train on the corrections stored by the service (APPEALS_DB_URL).")] = False,
+) -> None:
+    """Fit, compare and evaluate every candidate family per task; log and register the winners.
+
+    Operator corrections (--corrections, --from-store) join the training part only; the test part
+    stays the dataset's, so the figures stay comparable with the champion's.
+    """
     from appeals.config import data_dir as resolve_data_dir
     from appeals.registry import RegistryError, tracking_uri
     from appeals.training import load_train_config
@@ -31,6 +44,7 @@ def train(config: ConfigOption, data_dir: DataDirOption = None) -> None:
 
     with user_errors():
         cfg = load_train_config(config)
+        fixes = _corrections(corrections, map_, from_store)
         progress, step = _status_progress()
         started = time.perf_counter()
         with progress:  # type: ignore[attr-defined]
@@ -39,7 +53,7 @@ def train(config: ConfigOption, data_dir: DataDirOption = None) -> None:
                 console.log(message)
 
             try:
-                results = run_training(cfg, resolve_data_dir(data_dir), say)
+                results = run_training(cfg, resolve_data_dir(data_dir), say, fixes)
             except RegistryError as exc:
                 raise ValueError(str(exc)) from exc
     table = Table("task", "winner", "val acc", "test acc", "test macro-F1", "test ECE", "auto-routed",
@@ -51,6 +65,27 @@ def train(config: ConfigOption, data_dir: DataDirOption = None) -> None:
                       version or "-")
     out.print(table)
     out.print(f"MLflow: {tracking_uri()} (experiment {cfg.experiment}); next: appeals promote --config {config}")
+
+
+def _corrections(path: Path | None, map_: list[str] | None, from_store: bool):  # -> pd.DataFrame | None
+    """Corrections from a file and/or the service's store, in the canonical columns; None when neither."""
+    import pandas as pd
+
+    frames = []
+    if path is not None:
+        from appeals.datasets import load_file, parse_mapping
+
+        loaded = load_file(path, parse_mapping(map_))
+        report_warnings(loaded.warnings)
+        frames.append(loaded.frame)
+    if from_store:
+        from appeals.store import corrections_frame, make_engine
+
+        stored = corrections_frame(make_engine())
+        out.print(f"{len(stored)} corrected appeals in the store")
+        frames.append(stored)
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def promote(
