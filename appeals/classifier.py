@@ -37,7 +37,7 @@ from appeals.routing import (
     route_department,
     task_thresholds,
 )
-from appeals.shared_steps import SharedPipelines
+from appeals.shared_steps import SharedPipelines, prepared_steps
 from appeals.shared_steps import text_steps as text_steps  # re-exported: callers import it from here
 
 TASKS: tuple[str, ...] = ("topic", "topic_group", "department", "urgency")
@@ -68,18 +68,6 @@ class Prediction:
 
     probas: dict[str, np.ndarray]
     picks: dict[str, np.ndarray]
-
-
-def _known_steps(prepared: dict[str, list[str]] | None) -> dict[tuple[str, ...], list[str]]:
-    """What the pipelines' leading clean → rule-mask steps would output, keyed as appeals.shared_steps
-    keys them, when the caller has computed it already."""
-    if not prepared:
-        return {}
-    from appeals.features import CleanTransformer, MaskTransformer
-    from appeals.shared_steps import chain_keys
-
-    clean, mask = chain_keys([CleanTransformer(), MaskTransformer(ner=False)])
-    return {clean: prepared["cleaned"], mask: prepared["rule_masked"]}
 
 
 def reaction_hours(level: str, policy: DeadlinePolicy) -> int | None:
@@ -156,7 +144,7 @@ class Classifier:
         # Inputs are our own TF-IDF matrices and parameters were checked at fit time: skipping sklearn's
         # per-call checks saves about 0.5 ms an appeal and changes no number.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            probas = self.shared.predict_proba(texts, _known_steps(prepared))
+            probas = self.shared.predict_proba(texts, prepared_steps(prepared))
             for task, model in self.models.items():
                 if task not in probas:
                     probas[task] = self._whole(model, texts, created_at, prepared)

@@ -93,3 +93,24 @@ class SharedPipelines:
                 data = cache[key]
             out[name] = pipeline.steps[-1][1].predict_proba(data)
         return out
+
+
+def prepare_texts(texts: list[str]) -> dict[str, list[str]]:
+    """What the champions' leading steps compute, done once: `cleaned` (clean_text) and `rule_masked`
+    (mask_many(ner=False) of the cleaned texts), for `prepared_steps` and the urgency model."""
+    from appeals.masking import mask_many
+    from appeals.text import clean_text
+
+    cleaned = [clean_text(t) for t in texts]
+    return {"cleaned": cleaned, "rule_masked": mask_many(cleaned, ner=False)}
+
+
+def prepared_steps(prepared: Mapping[str, list[str]] | None) -> dict[Key, list[str]]:
+    """The outputs of the pipelines' leading clean -> rule-mask steps, keyed as `SharedPipelines` keys
+    them, when the caller has computed them already (`prepare_texts`)."""
+    if not prepared:
+        return {}
+    from appeals.features import CleanTransformer, MaskTransformer
+
+    clean, mask = chain_keys([CleanTransformer(), MaskTransformer(ner=False)])
+    return {clean: list(prepared["cleaned"]), mask: list(prepared["rule_masked"])}

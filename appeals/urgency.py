@@ -240,17 +240,24 @@ def load_urgency_model() -> tuple[UrgencyModel, str]:
     return model, version
 
 
-def predict_urgency(model: UrgencyModel, texts: Sequence[str],
-                    created_at: Sequence[Any] | None = None) -> list[tuple[str, float]]:
-    """(level, probability of that level) per text; `created_at` items may be None (date unknown)."""
-    frame = pd.DataFrame({"text": list(texts),
-                          "created_at": list(created_at) if created_at is not None else None})
-    proba = model.predict_proba(frame)
+def predict_urgency(model: UrgencyModel, texts: Sequence[str], created_at: Sequence[Any] | None = None,
+                    rule_masked: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    """(level, probability of that level) per text; `created_at` items may be None (date unknown).
+
+    `rule_masked`: the same texts already cleaned and rule-masked (`appeals.shared_steps.prepare_texts`),
+    reused when the model masks that way, so batch scoring masks each text once.
+    """
+    dates = list(created_at) if created_at is not None else [None] * len(texts)
+    if rule_masked is not None and not model.masks_with_ner:
+        proba = model.predict_proba_masked(list(rule_masked), dates)
+    else:
+        proba = model.predict_proba(pd.DataFrame({"text": list(texts), "created_at": dates}))
     levels = model.decide(proba)
     return [(LEVELS[k], float(proba[i, k])) for i, k in enumerate(levels)]
 
 
-def add_urgency_columns(frame: pd.DataFrame, model: UrgencyModel, policy: Any | None = None) -> pd.DataFrame:
+def add_urgency_columns(frame: pd.DataFrame, model: UrgencyModel, policy: Any | None = None,
+                        rule_masked: Sequence[str] | None = None) -> pd.DataFrame:
     """A copy of `frame` (columns text[, created_at]) with `urgency`, `urgency_proba` and `deadline`.
 
     `deadline` is an ISO timestamp in the policy's time zone where `created_at` is given and the level
@@ -264,7 +271,7 @@ def add_urgency_columns(frame: pd.DataFrame, model: UrgencyModel, policy: Any | 
 
         policy = load_urgency_config().deadline
     created = frame["created_at"] if "created_at" in frame.columns else pd.Series([None] * len(frame))
-    results = predict_urgency(model, frame["text"].astype(str).tolist(), created.tolist())
+    results = predict_urgency(model, frame["text"].astype(str).tolist(), created.tolist(), rule_masked)
     out = frame.copy()
     out["urgency"] = [level for level, _ in results]
     out["urgency_proba"] = [round(p, 4) for _, p in results]
@@ -281,9 +288,9 @@ def _champion() -> UrgencyModel:
     return load_urgency_model()[0]
 
 
-def score_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def score_frame(frame: pd.DataFrame, rule_masked: Sequence[str] | None = None) -> pd.DataFrame:
     """`appeals predict`'s hook: urgency, urgency_proba, deadline of each row (text[, created_at]),
     aligned with `frame`, from the `appeals-urgency` champion (loaded once per process)."""
     columns = [c for c in ("text", "created_at") if c in frame.columns]
-    scored = add_urgency_columns(frame[columns].reset_index(drop=True), _champion())
+    scored = add_urgency_columns(frame[columns].reset_index(drop=True), _champion(), rule_masked=rule_masked)
     return scored[["urgency", "urgency_proba", "deadline"]]

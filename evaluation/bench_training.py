@@ -56,7 +56,7 @@ def _texts(data_dir: Path) -> Any:
 
 
 def run(data_dir: Path | None) -> str:
-    from appeals.predict import predict_frame
+    from appeals.predict import default_jobs, predict_frame, urgency_hook
 
     head = "## Training models: batch scoring and latency (issue 3)\n"
     if data_dir is None or not (data_dir / "perm_promobot_2023").is_dir():
@@ -70,20 +70,37 @@ def run(data_dir: Path | None) -> str:
         models = load_models()
     assert models is not None
     frame = _texts(data_dir)
-    predict_frame(frame.head(200), models)  # warm caches (navec table, lemma cache)
-    started = time.perf_counter()
-    scored = predict_frame(frame, models)
-    rate = len(scored) / (time.perf_counter() - started)
+    predict_frame(_warm_texts(data_dir, frame), models)  # warm caches (navec table, lemma cache) on other texts
+    rates = {}
+    for jobs in sorted({1, default_jobs()}):
+        started = time.perf_counter()
+        scored = predict_frame(frame, models, jobs=jobs)
+        rates[jobs] = len(scored) / (time.perf_counter() - started)
+    with_urgency = urgency_hook() is not None
     latencies = []
     for text in frame["text"].head(300):
         t0 = time.perf_counter()
         predict_frame(frame.head(1).assign(text=[text]), models)
         latencies.append((time.perf_counter() - t0) * 1000)
     p50, p95 = np.percentile(latencies, [50, 95])
-    mark = "✅" if rate >= TARGET_PER_SECOND else "❌"
+    best = max(rates.values())
+    mark = "✅" if best >= TARGET_PER_SECOND else "❌"
+    what = ("three models and the urgency champion of the current MLflow store" if with_urgency
+            else "three models; no urgency champion in the current MLflow store, so no urgency columns")
+    lines = [f"  - {jobs} worker process{'es' if jobs > 1 else ''}: {rate:.0f} appeals/s"
+             for jobs, rate in rates.items()]
     return "\n".join([
         head,
-        f"- Batch scoring (`appeals predict` code path, three models, {len(scored)} Perm test appeals): "
-        f"**{rate:.0f} appeals/s** {mark} (target ≥ {TARGET_PER_SECOND}/s).",
-        f"- One text at a time (three models): p50 {p50:.1f} ms, p95 {p95:.1f} ms over 300 texts.",
+        f"- Batch scoring (`appeals predict` code path: {what}; {len(scored)} Perm test appeals, each cleaned "
+        f"and masked once): **{best:.0f} appeals/s** {mark} (target ≥ {TARGET_PER_SECOND}/s).",
+        *lines,
+        f"- One text at a time (same models, one process): p50 {p50:.1f} ms, p95 {p95:.1f} ms over 300 texts.",
     ])
+
+
+def _warm_texts(data_dir: Path, measured: Any) -> Any:
+    """200 Perm appeals outside the measured set, to warm caches without pre-computing measured texts."""
+    from appeals.datasets import load_dataset
+
+    frame = load_dataset("perm_promobot_2023", data_dir).frame
+    return frame[~frame["id"].isin(set(measured["id"]))].head(200)

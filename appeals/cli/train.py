@@ -119,12 +119,14 @@ def predict(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the scores (CSV).")],
     map_: MapOption = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 2000,
+    jobs: Annotated[int | None, typer.Option(
+        help="Worker processes (default: every core this process may use).", min=1)] = None,
 ) -> None:
     """Score a file with the champions: id, label and probability per task, top-3 topics."""
     from rich.progress import Progress
 
     from appeals.datasets import load_file, parse_mapping
-    from appeals.predict import load_champions, predict_frame
+    from appeals.predict import default_jobs, load_champions, predict_frame
     from appeals.registry import RegistryError
 
     with user_errors():
@@ -138,7 +140,7 @@ def predict(
         with Progress(console=console) as progress:
             bar = progress.add_task("scoring", total=len(loaded.frame))
             scored = predict_frame(loaded.frame, models, batch_size,
-                                   lambda n: progress.advance(bar, n))
+                                   lambda n: progress.advance(bar, n), jobs or default_jobs())
         output.parent.mkdir(parents=True, exist_ok=True)
         scored.to_csv(output, index=False, encoding="utf-8")
     took = time.perf_counter() - started

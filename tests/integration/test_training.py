@@ -120,3 +120,20 @@ def test_promote_command_explains_a_refusal(demo_registry, tmp_path) -> None:
     assert result.exit_code == 1
     assert "NOT promoted" in result.output
     assert "test_macro_f1" in result.output and "below the gate" in result.output
+
+
+def test_batch_scoring_in_processes_equals_each_pipeline(demo_registry) -> None:
+    """predict_frame (shared cleaning and masking, worker processes) gives what each pipeline gives."""
+    from appeals.config import project_root
+    from appeals.predict import load_champions, predict_frame
+
+    demo = pd.read_csv(project_root() / "data" / "demo_appeals.csv").head(450)
+    models = load_champions()
+    one = predict_frame(demo, models, batch_size=128, jobs=1)
+    two = predict_frame(demo, models, batch_size=128, jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert list(one["id"]) == list(demo["id"])
+    for task, (pipeline, _version) in models.items():
+        proba = pipeline.predict_proba(list(demo["text"]))
+        np.testing.assert_allclose(one[f"{task}_proba"], np.round(proba.max(axis=1), 4), atol=1e-9)
+        assert list(one[task]) == list(pipeline.classes_[proba.argmax(axis=1)])

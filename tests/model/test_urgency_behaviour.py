@@ -125,3 +125,14 @@ def test_personal_data_stays_out_of_the_stored_vocabulary() -> None:
     vocabulary = " ".join(model.classifier_.named_steps["tfidfvectorizer"].vocabulary_)
     assert "петров" not in vocabulary and "345" not in vocabulary and "912" not in vocabulary
     assert "буксовать" in vocabulary
+
+
+def test_batch_scoring_reuses_masked_texts_without_changing_a_number(written_model: UrgencyModel) -> None:
+    from appeals.shared_steps import prepare_texts
+
+    texts = [HEATING, "Звоните 8 912 345-67-89, Петрова Анна: прорвало трубу!", BENCH, *WRITTEN]
+    dates = ["2026-01-16 10:00", None, "2026-07-01"] + [None] * len(WRITTEN)
+    assert not written_model.masks_with_ner  # the shared path applies only to rule-masking models
+    direct = predict_urgency(written_model, texts, dates)
+    shared = predict_urgency(written_model, texts, dates, prepare_texts(texts)["rule_masked"])
+    assert shared == direct
