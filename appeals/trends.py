@@ -14,84 +14,21 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
-from appeals.config import load_config, project_root
+# the settings live in appeals.trends_config; re-exported here, where callers have always found them
+from appeals.trends_config import AggregationConfig as AggregationConfig
+from appeals.trends_config import EmergingConfig as EmergingConfig
+from appeals.trends_config import ReportConfig as ReportConfig
+from appeals.trends_config import SpikeConfig as SpikeConfig
+from appeals.trends_config import TrendsConfig as TrendsConfig
+from appeals.trends_config import default_config_path as default_config_path
+from appeals.trends_config import load_trends_config as load_trends_config
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("created_at", "topic")
 DIMENSIONS: tuple[str, ...] = ("topic_group", "topic", "department", "district", "urgency")
 FLAG_COLUMNS: tuple[str, ...] = ("needs_review", "corrected")
 Freq = Literal["D", "W", "M"]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AggregationConfig(_Frozen):
-    baseline_periods: int
-    critical_level: str
-
-
-class SpikeConfig(_Frozen):
-    baseline_weeks: int
-    dispersion_weeks: int
-    min_baseline_weeks: int
-    masked_weeks: int
-    false_alarm_rate: float
-    district_alpha_share: float
-    min_observed: int
-    min_excess: float
-    min_district_mean: float
-    expected_floor: float
-    min_overdispersion: float
-    max_overdispersion: float
-    max_score: float
-
-
-class EmergingConfig(_Frozen):
-    max_confidence: float
-    relative_confidence: float
-    burst_weight: float
-    burst_smoothing: float
-    assign_similarity: float
-    core_similarity: float
-    max_texts: int
-    texts_per_cluster: int
-    min_clusters: int
-    max_clusters: int
-    min_cluster_size: int
-    recent_weeks: int
-    top_terms: int
-    examples: int
-    show: int
-    seed: int
-
-
-class ReportConfig(_Frozen):
-    top_groups: int
-    heatmap_topics: int
-    heatmap_districts: int
-    max_alerts: int
-    table_rows: int
-    quality_weeks: int
-
-
-class TrendsConfig(_Frozen):
-    aggregation: AggregationConfig
-    spikes: SpikeConfig
-    emerging: EmergingConfig
-    report: ReportConfig
-
-
-def default_config_path() -> Path:
-    return project_root() / "training" / "configs" / "trends.toml"
-
-
-def load_trends_config(path: Path | str | None = None) -> TrendsConfig:
-    """Read the trends settings (default training/configs/trends.toml)."""
-    return load_config(Path(path) if path else default_config_path(), TrendsConfig)
 
 
 def _as_flag(values: pd.Series) -> pd.Series:
