@@ -1,10 +1,14 @@
 """Emerging problems: appeals the known topics explain poorly, grouped so a new kind shows up early.
 
 Poorly explained = the topic model's confidence (`topic_proba`) below a threshold. Their distinct
-texts are lemmatised and turned into TF-IDF vectors whose terms are weighted up when they became more
-frequent lately ("unusual words"), reduced with truncated SVD (LSA) and clustered with k-means, each
-text weighted by how often it occurs. Clusters are ranked by their recent weekly rate
-and its growth against the weeks before; each carries its top terms and masked example appeals.
+texts are lemmatised and turned into TF-IDF vectors. "Unusual words" are the terms whose share of
+appeals grew in the recent weeks beyond chance (a one-sided binomial test against the earlier weeks)
+and by a minimum ratio; they are weighted up and every other term down, and only the recent texts
+holding such a term are clustered (k-means, small clusters, each text weighted by how often it
+occurs). Clustering everything poorly explained mixed a new kind of problem into the much larger
+mass of appeals the model merely hesitates about (evaluation/RESULTS.md). Clusters are ranked by
+their recent weekly rate and its growth against the weeks before; each carries its top terms and
+masked example appeals.
 """
 
 from __future__ import annotations
@@ -66,16 +70,33 @@ def _tfidf(texts: list[str]) -> tuple[sparse.csr_matrix, list[str]]:
 
 
 def burst_weights(matrix: sparse.csr_matrix, recent: np.ndarray, earlier: np.ndarray,
-                  cfg: EmergingConfig) -> np.ndarray:
-    """Per term 1 + w * log2 of its (smoothed) share of recent appeals over its earlier share, >= 1.
+                  cfg: EmergingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Per term (weight, bursty): a bursty term weighs 1 + w * log2 of its (smoothed) share of recent
+    appeals over its earlier share, every other term `background_weight`.
 
-    New vocabulary is what a new kind of problem brings; weighting it pulls such appeals together.
+    Bursty = more recent appeals hold it than chance allows (binomial, p < burst_alpha, the recent
+    share of all appeals as the null) and its share grew at least burst_min_ratio times. New
+    vocabulary is what a new kind of problem brings; weighting it pulls such appeals together.
     """
+    from scipy import stats
+
     present = (matrix > 0).astype(float).T
-    rate_recent = present @ recent / max(recent.sum(), 1.0)
-    rate_earlier = present @ earlier / max(earlier.sum(), 1.0)
-    ratio = np.log2((rate_recent + cfg.burst_smoothing) / (rate_earlier + cfg.burst_smoothing))
-    return 1.0 + cfg.burst_weight * np.clip(ratio, 0.0, 4.0)
+    in_recent, in_earlier = present @ recent, present @ earlier
+    total_recent, total_earlier = max(recent.sum(), 1.0), max(earlier.sum(), 1.0)
+    ratio = np.log2((in_recent / total_recent + cfg.burst_smoothing)
+                    / (in_earlier / total_earlier + cfg.burst_smoothing))
+    pvalue = stats.binom.sf(in_recent - 1, in_recent + in_earlier, total_recent / (total_recent + total_earlier))
+    bursty = (pvalue < cfg.burst_alpha) & (ratio >= np.log2(cfg.burst_min_ratio))
+    return np.where(bursty, 1.0 + cfg.burst_weight * np.clip(ratio, 0.0, 4.0), cfg.background_weight), bursty
+
+
+def select_units(matrix: sparse.csr_matrix, recent: np.ndarray, bursty: np.ndarray,
+                 min_units: int) -> np.ndarray:
+    """The recent texts holding a bursty term; all recent texts when too few do (nothing new stands
+    out, so the groups of poorly explained appeals are shown instead)."""
+    units = np.flatnonzero(recent > 0)
+    holds = np.asarray((matrix[:, np.flatnonzero(bursty)] > 0).sum(axis=1)).ravel() > 0
+    return units[holds[units]] if holds[units].sum() >= min_units else units
 
 
 def _cluster(vectors: sparse.csr_matrix, units: np.ndarray, weights: np.ndarray, cfg: EmergingConfig) -> np.ndarray:
@@ -166,8 +187,11 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     tfidf, vocab = _tfidf(list(uniques))
     from sklearn.preprocessing import normalize
 
-    weighted = normalize(tfidf @ sparse.diags(burst_weights(tfidf, recent, earlier, cfg)))
+    weights, bursty = burst_weights(tfidf, recent, earlier, cfg)
+    weighted = normalize(tfidf @ sparse.diags(weights))
+    units = select_units(tfidf, recent, bursty, max(cfg.min_cluster_size, 3))
     labels = _cluster(weighted, units, recent, cfg)
+    labels[np.setdiff1d(np.flatnonzero(recent > 0), units)] = -1
     ctx = {"text_of_row": codes, "is_recent": recent > 0, "weeks_back": weeks_back, "span_weeks": span, "tfidf": weighted,
            "vocab": vocab,
            "topics": rows["topic"].astype(str).reset_index(drop=True), "positions": positions}

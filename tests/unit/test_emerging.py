@@ -1,0 +1,56 @@
+"""Unusual words for emerging problems: which terms count as new, and which texts get clustered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from appeals.emerging import burst_weights, select_units
+from appeals.trends import load_trends_config
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_trends_config().emerging
+
+
+# Texts 0..39 are recent only, 40..199 earlier only (the recent share of appeals is 20 %).
+RECENT = np.r_[np.ones(40), np.zeros(160)]
+EARLIER = 1.0 - RECENT
+
+
+def _term(recent_holders: int, earlier_holders: int) -> np.ndarray:
+    column = np.zeros(200)
+    column[:recent_holders] = 1
+    column[40:40 + earlier_holders] = 1
+    return column
+
+
+@pytest.mark.parametrize(("name", "recent_holders", "earlier_holders", "bursty"), [
+    ("new word, many recent appeals", 20, 0, True),
+    ("grew fivefold", 20, 16, True),
+    ("steady share", 8, 32, False),
+    ("new but only twice (chance)", 2, 0, False),
+    ("shrinking", 2, 60, False),
+])
+def test_bursty_terms(cfg, name, recent_holders, earlier_holders, bursty):
+    matrix = sparse.csr_matrix(np.c_[_term(recent_holders, earlier_holders), _term(8, 32)])
+    weights, flags = burst_weights(matrix, RECENT, EARLIER, cfg)
+    assert bool(flags[0]) is bursty, name
+    assert (weights[0] > 1.0) if bursty else weights[0] == pytest.approx(cfg.background_weight)
+    assert not flags[1]  # the steady reference term
+
+
+def test_only_recent_texts_with_a_new_word_are_clustered(cfg):
+    matrix = sparse.csr_matrix(np.c_[_term(20, 0), _term(8, 32)])
+    _, flags = burst_weights(matrix, RECENT, EARLIER, cfg)
+    units = select_units(matrix, RECENT, flags, min_units=8)
+    assert units.tolist() == list(range(20))
+
+
+def test_all_recent_texts_when_nothing_new_stands_out(cfg):
+    matrix = sparse.csr_matrix(_term(8, 32)[:, None])
+    _, flags = burst_weights(matrix, RECENT, EARLIER, cfg)
+    assert not flags.any()
+    assert select_units(matrix, RECENT, flags, min_units=8).tolist() == list(range(40))
