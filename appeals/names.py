@@ -206,9 +206,43 @@ def _lead_trimmed(group: list[_Tok]) -> list[_Tok]:
     return []
 
 
+_LOWER_WORD_RE = re.compile(r"(?<![А-ЯЁа-яё\-])[а-яё]{2,}(?![А-ЯЁа-яё\-])")
+_ANY_WORD_RE = re.compile(r"(?<![А-ЯЁа-яё\-])[А-ЯЁа-яё][а-яё]+(?![А-ЯЁа-яё\-])")
+
+
+def _lower_token(m: re.Match[str]) -> _Tok:
+    return _Tok(m.start(), m.end(), m.group(0), False, name_tags(m.group(0)))
+
+
+def lowercase_names(text: str) -> list[tuple[int, int]]:
+    """Names written in lower case, as in messengers («петрова татьяна юрьевна», «сергей петрович»).
+
+    Anchored on a first name followed by a patronymic that agrees with it in case and gender (the pair
+    is rare outside names); a surname next to the pair (in any case) joins the span when it agrees too.
+    """
+    toks = [_lower_token(m) for m in _ANY_WORD_RE.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for i in range(len(toks) - 1):
+        first, patr = toks[i], toks[i + 1]
+        if not (first.text[0].islower() and NAME in first.tags and PATR in patr.tags
+                and _adjacent(text, first, patr)):
+            continue
+        if not (_agree(first, NAME, patr, PATR) or UNKNOWN in patr.tags):
+            continue
+        start, end = first.start, patr.end
+        before = toks[i - 1] if i > 0 else None
+        after = toks[i + 2] if i + 2 < len(toks) else None
+        if before is not None and _adjacent(text, before, first) and _agree(before, SURN, first, NAME):
+            start = before.start
+        elif after is not None and _adjacent(text, patr, after) and _agree(after, SURN, first, NAME):
+            end = after.end
+        spans.append((start, end))
+    return spans
+
+
 def find_names(text: str) -> list[tuple[int, int]]:
     """Character spans of people's names in `text` (expects look-alike letters already normalised)."""
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int]] = lowercase_names(text) if _LOWER_WORD_RE.search(text) else []
     for whole in _groups(text, _tokens(text)):
         group = _lead_trimmed(whole)
         if not group or in_place_context(text, group[0].start, group[-1].end):

@@ -261,3 +261,19 @@ def test_long_junk_runs_in_linear_time(junk: str) -> None:
 )
 def test_addresses_without_street_type(text: str, expected: str) -> None:
     assert mask_text(text, ner=False) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("пишет петрова татьяна юрьевна, помогите", "пишет [ФИО], помогите"),
+    ("иванов иван иванович обратился", "[ФИО] обратился"),
+    ("Петрова татьяна юрьевна", "[ФИО]"),
+    ("мы звонили ивану петровичу сидорову", "мы звонили [ФИО]"),
+    ("надежда петровна из 5 квартиры не отвечает", "[ФИО] из 5 квартиры не отвечает"),
+    ("сергей петрович сказал прийти завтра", "[ФИО] сказал прийти завтра"),
+    # no patronymic: ordinary words that can be names stay
+    ("вера в светлое будущее", "вера в светлое будущее"),
+    ("роман толстого читаем всем классом", "роман толстого читаем всем классом"),
+    ("надежда на ремонт дороги есть", "надежда на ремонт дороги есть"),
+])
+def test_lower_case_names_from_messengers_are_masked(text: str, expected: str) -> None:
+    assert mask_text(text, ner=False) == expected
