@@ -4,15 +4,26 @@
 registry, tagged `v<mlflow version>`, with its test metrics and (for the topic model) the
 topic -> topic-group map of its training labels as metadata. `load_task_model` turns a stored model
 back into a `TaskModel` for the classifier.
+
+At import the SHA-256 of every file of the MLflow model is written beside it (`checksums.sha256`);
+`check_model_files` compares them before a model is loaded, so a truncated or altered file is
+named, with its model, instead of failing somewhere inside unpickling.
 """
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from appeals.classifier import TASKS, TaskModel, topic_group_map
 
 MLFLOW_FOLDER = "mlflow_model"  # where bentoml.mlflow keeps the MLflow model inside a stored model
+CHECKSUMS = "checksums.sha256"  # beside MLFLOW_FOLDER: "<sha256>  <path inside MLFLOW_FOLDER>" per line
+
+
+class ModelFilesError(RuntimeError):
+    """A stored model is missing or damaged; the message names the model, its folder and what to do."""
 
 
 def bento_tag(task: str, version: str) -> str:
@@ -43,8 +54,66 @@ def import_mlflow_model(task: str, model_uri: str, version: str, metrics: dict[s
     metadata: dict[str, Any] = {"metrics": {k: float(v) for k, v in metrics.items()}, "mlflow_version": version}
     if topic_groups is not None:
         metadata["topic_groups"] = topic_groups
-    return bentoml.mlflow.import_model(bento_tag(task, version), model_uri=model_uri,
-                                       labels={"task": task, "mlflow_version": version}, metadata=metadata)
+    stored = bentoml.mlflow.import_model(bento_tag(task, version), model_uri=model_uri,
+                                         labels={"task": task, "mlflow_version": version}, metadata=metadata)
+    saved = bentoml.models.get(stored.tag)  # the returned object may still point at its build folder
+    write_checksums(Path(saved.path))
+    return saved
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_checksums(model_dir: Path) -> None:
+    folder = model_dir / MLFLOW_FOLDER
+    lines = [f"{_sha256(p)}  {p.relative_to(folder)}" for p in sorted(folder.rglob("*")) if p.is_file()]
+    (model_dir / CHECKSUMS).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def check_model_files(tag: str, model_dir: Path) -> None:
+    """Raise ModelFilesError when the model's files are missing or differ from those imported.
+
+    Models imported before checksums were written are only checked for their MLmodel file.
+    """
+    folder = model_dir / MLFLOW_FOLDER
+    redo = "re-import it (`appeals serve` imports the champions) or retrain"
+    if not (folder / "MLmodel").is_file():
+        raise ModelFilesError(f"model {tag}: {folder / 'MLmodel'} is missing; {redo}")
+    sums = model_dir / CHECKSUMS
+    if not sums.is_file():
+        return
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        expected, _, name = line.partition("  ")
+        path = folder / name
+        if not path.is_file():
+            raise ModelFilesError(f"model {tag}: {path} is missing; {redo}")
+        if _sha256(path) != expected:
+            raise ModelFilesError(f"model {tag}: {path} is damaged (its SHA-256 differs from the one "
+                                  f"recorded at import); {redo}")
+
+
+def champion_problems(tasks: tuple[str, ...] = TASKS) -> list[str]:
+    """Why the service could not load its models (`<name>:latest` of each task), one line each."""
+    import bentoml
+
+    from appeals.registry import model_name
+
+    problems = []
+    for task in tasks:
+        try:
+            stored = bentoml.models.get(f"{model_name(task)}:latest")
+            check_model_files(str(stored.tag), Path(stored.path))
+        except bentoml.exceptions.NotFound:
+            problems.append(f"model {model_name(task)}: not in the BentoML model store; run `appeals serve` "
+                            f"without --no-import to import the champions")
+        except ModelFilesError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def import_champion(task: str) -> Any:
@@ -83,7 +152,12 @@ def load_task_model(task: str, stored: Any) -> TaskModel:
     """A stored BentoML model (from `import_champion`) as the classifier's TaskModel."""
     import mlflow.sklearn
 
-    pipeline = mlflow.sklearn.load_model(stored.path_of(MLFLOW_FOLDER))
+    check_model_files(str(stored.tag), Path(stored.path))
+    try:
+        pipeline = mlflow.sklearn.load_model(stored.path_of(MLFLOW_FOLDER))
+    except Exception as exc:  # unpickling errors have many types; the model and folder are what help
+        raise ModelFilesError(f"model {stored.tag} at {stored.path} cannot be loaded ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}); re-import it or retrain") from exc
     meta = stored.info.metadata
     return TaskModel(task, pipeline, str(meta.get("mlflow_version", stored.tag.version)),
                      dict(meta.get("metrics", {})))

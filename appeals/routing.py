@@ -54,10 +54,13 @@ class Thresholds(_Frozen):
 
 class ServiceSettings(_Frozen):
     cors_origins: tuple[str, ...] = ()
+    max_in_flight: int = Field(default=32, ge=0)  # requests a worker holds at once; more get 503 (0: no limit)
+    retry_after_s: int = Field(default=1, ge=1, le=3600)  # the Retry-After a refused client is given
 
 
 class StoreSettings(_Frozen):
     sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    min_free_mb: float = Field(default=16, ge=0)  # SQLite folder with less free space: /readyz says not ready
 
 
 class DepartmentRule(_Frozen):

@@ -189,7 +189,8 @@ def make_engine(url: str | None = None, sqlite_synchronous: str = "NORMAL") -> E
     url = url or database_url()
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    # hide_parameters: a database error (logged by the service) never carries the appeal's values
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous))
     return engine

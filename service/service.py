@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import bentoml
@@ -34,6 +35,8 @@ from appeals.api_models import (
     Open311Service,
 )
 from appeals.guard import ConfiguredCORS, RequestGuard
+from appeals.health import STORE_ERRORS, StoreGate, refusal
+from appeals.overload import OverloadGuard
 from appeals.registry import MODEL_NAMES
 
 log = logging.getLogger("appeals.service")
@@ -62,6 +65,10 @@ def _period_problem(start: date, end: date) -> tuple[str, str] | None:
     return None
 
 
+class StoreUnavailable(bentoml.exceptions.ServiceUnavailable):
+    """The store failed: 503 (StoreGate writes the reason into BentoML's body for batches), never a 500."""
+
+
 @bentoml.asgi_app(extra_routes, path="/")
 @bentoml.service(name="appeals", workers=1, traffic={"timeout": 120})
 class AppealsService:
@@ -75,6 +82,7 @@ class AppealsService:
         from appeals.bento_models import load_task_model, topic_groups_of
         from appeals.classifier import Classifier
         from appeals.grouping import restore_index
+        from appeals.health import ServiceHealth
         from appeals.routing import load_routing_config
         from appeals.store import make_engine, upgrade
         from appeals.urgency_config import load_urgency_config
@@ -87,6 +95,8 @@ class AppealsService:
         self.classifier = Classifier({task: load_task_model(task, m) for task, m in stored.items()},
                                      routing, load_urgency_config().deadline,
                                      topic_groups_of(self.topic_model), restore_index(self.engine))
+        self.health = ServiceHealth(self.engine, int(routing.store.min_free_mb * 2**20),
+                                    {str(m.tag): Path(m.path) for m in stored.values()})
         self.classifier.warm_up()  # /readyz answers only when the first appeal will be fast
         self.lock = threading.Lock()  # the duplicate index and the store writes go one batch at a time
         # Models, vocabularies and libraries live as long as the worker: frozen, they are left out of the
@@ -95,17 +105,24 @@ class AppealsService:
         gc.freeze()
         log.info(json.dumps({"event": "ready", "models": self.classifier.versions}))
 
+    def __is_ready__(self) -> bool:
+        """/readyz: 503 while the store is unreachable or full or a model's files went missing (reason logged)."""
+        return self.health.ready()
+
     def answer(self, requests: list[ClassifyRequest]) -> list[ClassifyResponse]:
         """Classify, commit every new appeal, then answer (the caller returns only after the commit)."""
         from appeals.classifier import appeal_row
         from appeals.store import existing_ids, save_appeals
 
         started = time.perf_counter()
-        with self.lock:
-            known = frozenset(existing_ids(self.engine, [r.id for r in requests if r.id]))
-            answers = self.classifier.classify(requests, datetime.now(UTC), known)
-            save_appeals(self.engine, [appeal_row(r, a) for r, a in zip(requests, answers, strict=True)
-                                       if not a.already_stored])
+        try:
+            with self.lock:
+                known = frozenset(existing_ids(self.engine, [r.id for r in requests if r.id]))
+                answers = self.classifier.classify(requests, datetime.now(UTC), known)
+                save_appeals(self.engine, [appeal_row(r, a) for r, a in zip(requests, answers, strict=True)
+                                           if not a.already_stored])
+        except STORE_ERRORS as exc:
+            raise StoreUnavailable(self.health.trip(exc)) from None
         log.info(json.dumps({"event": "classified", "n": len(answers),
                              "needs_review": sum(a.needs_review for a in answers),
                              "ms": round(1000 * (time.perf_counter() - started), 1),
@@ -115,7 +132,10 @@ class AppealsService:
     @bentoml.api(route="/classify")
     def classify(self, appeal: ClassifyRequest, /) -> ClassifyResponse:
         """One appeal: where it goes, how urgent, how sure, whether a person should look."""
-        return self.answer([appeal])[0]
+        try:
+            return self.answer([appeal])[0]
+        except StoreUnavailable as exc:
+            return refusal(str(exc))  # type: ignore[no-any-return]
 
     # A batch call is for throughput: the queue may wait for a running batch rather than answer 503
     # (1000 ms gave 503s on 2 busy cores when 1,000-appeal batches took over a second).
@@ -146,6 +166,8 @@ class AppealsService:
                 return JSONResponse({"error": f"{field} {exc.args[0]!r}: not in the duplicate index",
                                      "detail": [{"field": field, "msg": "unknown id"}]},
                                     status_code=404)  # type: ignore[return-value]
+            except STORE_ERRORS as exc:
+                return refusal(self.health.trip(exc))  # type: ignore[no-any-return]
         log.info(json.dumps({"event": "feedback", "appeal_id": row.appeal_id, "operator": row.operator_id,
                              "group_action": row.group_action}))
         return FeedbackResponse(correction_id=correction_id, appeal_id=row.appeal_id, corrected_at=row.corrected_at,
@@ -185,6 +207,8 @@ class AppealsService:
         try:  # the baseline of spike detection needs the weeks before the period too
             frame, _ = trends_frame_from_store(self.engine, start - timedelta(weeks=30), end)
         except ValueError as exc:
+            if isinstance(exc.__cause__, STORE_ERRORS):  # the store is down, not empty: 503, not 404
+                return refusal(self.health.trip(exc.__cause__))
             return JSONResponse({"error": str(exc), "period": [str(start), str(end)]}, status_code=404)
         return trends_summary(frame, start, end)
 
@@ -201,7 +225,10 @@ class AppealsService:
         from starlette.concurrency import run_in_threadpool
 
         payload = Open311Request.model_validate(await request.json())
-        answer = (await run_in_threadpool(self.answer, [payload.to_classify(uuid.uuid4().hex)]))[0]
+        try:
+            answer = (await run_in_threadpool(self.answer, [payload.to_classify(uuid.uuid4().hex)]))[0]
+        except StoreUnavailable as exc:
+            return refusal(str(exc))  # type: ignore[no-any-return]
         notice = "needs review: " + ", ".join(answer.review_reasons) if answer.needs_review else "dispatched"
         return [Open311Created(service_request_id=answer.id, service_code=answer.topic.label,
                                service_name=answer.topic.label, agency_responsible=answer.department.label,
@@ -209,4 +236,7 @@ class AppealsService:
 
 
 AppealsService.add_asgi_middleware(ConfiguredCORS)  # type: ignore[attr-defined]
+# Inside CORS (refusals carry its headers), before the guard (a refusal costs no body parsing).
+AppealsService.add_asgi_middleware(OverloadGuard)  # type: ignore[attr-defined]
 AppealsService.add_asgi_middleware(RequestGuard)  # type: ignore[attr-defined]
+AppealsService.add_asgi_middleware(StoreGate)  # type: ignore[attr-defined]  # innermost: after the key check

@@ -71,6 +71,23 @@ def wait_ready(process: subprocess.Popen, url: str, timeout: float) -> float:
     raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f} s")
 
 
+def preflight() -> list[str]:
+    """Why the service could not start, one line each: a champion missing from the BentoML model store
+    or its files damaged, the appeal store unreachable. Checked before `bentoml serve` starts, so the
+    cause is named here rather than lost in a worker that fails to load."""
+    from appeals.bento_models import champion_problems
+    from appeals.health import store_problem
+    from appeals.store import make_engine
+
+    problems = champion_problems()
+    engine = make_engine()
+    try:  # free space is left to /readyz: a full disk can be freed while the service runs
+        store = store_problem(engine, min_free_bytes=0)
+    finally:
+        engine.dispose()
+    return problems + ([store] if store else [])
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
@@ -87,6 +104,11 @@ def serve(
         with user_errors():
             stored = import_champions()
         console.print("models: " + ", ".join(str(m.tag) for m in stored.values()))
+    problems = preflight()
+    for problem in problems:
+        console.print(f"[bold red]error:[/] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(code=1)
     where = ensure_keys()
     env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # BLAS threads only fight over the cores here

@@ -99,3 +99,25 @@ def test_error_bodies() -> None:
     err = ClientError(422, "bad", [{"field": "text", "msg": "empty"}])
     assert b'"detail"' in error_body(err)
     assert error_body(err, open311=True).startswith(b'[{"code": 422, "description": "text: empty"')
+
+
+@pytest.mark.parametrize("key", ["p1", "op-plain", "unknown-key"])
+def test_keys_are_compared_in_constant_time_with_every_digest(ring: KeyRing, key: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whichever entry matches (the first, the last, none), every stored digest is compared with
+    # hmac.compare_digest and nothing else, so the answer's timing does not tell which entry matched.
+    import hmac
+
+    from appeals import auth
+
+    calls: list[tuple[bytes, bytes]] = []
+    compare = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return compare(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    ring.role_of(key)
+    assert [b.decode() for _, b in calls] == [digest for _, digest in ring.entries]
+    assert all(a == hash_key(key).encode() for a, _ in calls)  # the presented key is hashed first
