@@ -83,3 +83,18 @@ def demo_registry(trained_demo: TrainedDemo, monkeypatch: pytest.MonkeyPatch) ->
     for key, value in trained_demo.env().items():
         monkeypatch.setenv(key, value)
     return trained_demo
+
+
+@pytest.fixture(scope="session")
+def served_with_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real `appeals serve` whose API keys are in a file of SHA-256 digests only (no plain keys
+    anywhere in its environment), with its own SQLite store; for the security and leak tests."""
+    from appeals.auth import hash_key
+    from tests.integration.service_env import OPERATOR_KEY, PORTAL_KEY, served, service_env
+
+    folder = tmp_path_factory.mktemp("served-key-file")
+    keys = folder / "api_keys.txt"
+    keys.write_text(f"portal:sha256:{hash_key(PORTAL_KEY)}\noperator:sha256:{hash_key(OPERATOR_KEY)}\n",
+                    encoding="utf-8")
+    with service_env() as home, served(home, folder, APPEALS_API_KEYS="", APPEALS_API_KEYS_FILE=str(keys)) as app:
+        yield app

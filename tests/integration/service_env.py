@@ -9,15 +9,22 @@ service's behaviour, not model quality.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[2]
 PORTAL_KEY = "test-portal-key-0123456789"
 OPERATOR_KEY = "test-operator-key-0123456789"
 
@@ -112,6 +119,75 @@ def service_env() -> Iterator[Path]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kill_family(process: subprocess.Popen) -> None:
+    """SIGKILL `appeals serve` and every process below it (BentoML's workers start their own sessions)."""
+    import psutil
+
+    try:
+        family = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for proc in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(family, timeout=10)
+
+
+def read_until_ready(process: subprocess.Popen, out_path: Path, timeout: float = 90) -> str:
+    """What `appeals serve` printed once it is ready (its curl example is the last thing it prints)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        printed = out_path.read_text(encoding="utf-8", errors="replace")
+        if "\ncurl " in printed or printed.startswith("curl "):
+            return printed
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"appeals serve was not ready: {out_path.read_text(errors='replace')[-2000:]}")
+
+
+@dataclass
+class Served:
+    """A running `appeals serve --no-import`: its process, URL, store URL and log files."""
+
+    process: subprocess.Popen
+    url: str
+    db: str
+    stdout: Path
+    stderr: Path
+    printed: str
+
+    def logs(self) -> str:
+        return self.stdout.read_text(encoding="utf-8", errors="replace") + \
+            self.stderr.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def served(home: Path, folder: Path, **env_overrides: str) -> Iterator[Served]:
+    """`appeals serve --no-import` in its own process group with the test environment of `home`, its
+    store in `folder` (unless APPEALS_DB_URL is overridden), logs in files (pipes could block it)."""
+    port = free_port()
+    env = {**os.environ, **environment(home), "APPEALS_DB_URL": f"sqlite:///{folder / 'appeals.db'}",
+           **env_overrides}
+    out_path, err_path = folder / f"serve-{port}.out", folder / f"serve-{port}.err"
+    command = [str(Path(sys.executable).parent / "appeals"), "serve", "--no-import", "--port", str(port),
+               "--ready-timeout", "90"]
+    with out_path.open("w") as log, err_path.open("w") as err:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=err, start_new_session=True)
+    try:
+        printed = read_until_ready(process, out_path, timeout=120)
+        yield Served(process, f"http://127.0.0.1:{port}", env["APPEALS_DB_URL"], out_path, err_path, printed)
+    finally:
+        kill_family(process)
+        process.wait(timeout=10)
 
 
 _APPS: list[Any] = []

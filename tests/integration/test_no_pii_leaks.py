@@ -272,3 +272,50 @@ def test_classifier_answer_and_store_have_no_personal_data(classifier, tmp_path:
 def test_places_are_not_read_out_of_names(classifier) -> None:  # type: ignore[no-untyped-def]
     answer = classifier.classify(_requests(2)[1:])[0]
     assert_clean("places of the answer", answer.places.model_dump_json())
+
+
+# ----------------------------------------------------------------------------- the running service
+
+
+@pytest.mark.slow
+@pytest.mark.service
+def test_served_process_logs_store_and_trends_have_no_personal_data(served_with_key_file) -> None:  # type: ignore[no-untyped-def]
+    """Planted appeals, a batch and a correction sent over HTTP to a real `appeals serve`; its log
+    files, its store (the SQLite file and its write-ahead log, bytes) and GET /trends are searched."""
+    import httpx
+
+    from tests.integration.service_env import OPERATOR_KEY, PORTAL_KEY
+
+    app = served_with_key_file
+    now = datetime.now(UTC)
+    texts = planted_texts(24)
+    created = [(now - pd.Timedelta(days=k % 20)).isoformat() for k in range(24)]
+    portal, operator = {"X-API-Key": PORTAL_KEY}, {"X-API-Key": OPERATOR_KEY}
+    answers = []
+    with httpx.Client(base_url=app.url, timeout=60) as client:
+        for k in range(12):
+            r = client.post("/classify", headers=portal, json={"id": f"pii-http-{k}", "text": texts[k],
+                                                                "created_at": created[k], "channel": "portal"})
+            assert r.status_code == 200, r.text
+            answers.append(r.text)
+        batch = [{"id": f"pii-http-{k}", "text": texts[k], "created_at": created[k]} for k in range(12, 24)]
+        r = client.post("/classify_batch", headers=portal, json={"appeals": batch})
+        assert r.status_code == 200, r.text
+        answers.append(r.text)
+        name, phone, email = PEOPLE[0]
+        r = client.post("/feedback", headers=operator, json={"appeal_id": "pii-http-0", "operator_id": "op-1",
+                                                              "urgency": "high",
+                                                              "comment": f"перезвонить {name}, {phone}, {email}"})
+        assert r.status_code == 200, r.text
+        period = {"from": str((now - pd.Timedelta(days=30)).date()), "to": str(now.date())}
+        trends = client.get("/trends", headers=operator, params=period)
+        assert trends.status_code == 200, trends.text
+    assert any("[ФИО]" in a for a in answers), "the answers show no masking: the check would be empty"
+    assert len(trends.text) > 500, "GET /trends said almost nothing: the check would be empty"
+    store = Path(app.db.removeprefix("sqlite:///"))
+    files = [p for p in (store, store.with_name(store.name + "-wal")) if p.exists()]
+    assert files and app.logs().count('"event": "classified"') >= 13
+    for path in [app.stdout, app.stderr, *files]:
+        assert_clean(str(path), file_text(path))
+    assert_clean("GET /trends", trends.text)
+    assert_clean("HTTP answers", "\n".join(answers))

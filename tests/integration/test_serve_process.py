@@ -4,10 +4,8 @@ answered is in the store."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -19,15 +17,12 @@ from typing import Any
 import pytest
 
 from tests.integration.service_env import PORTAL_KEY, environment, service_env
+from tests.integration.service_env import free_port as _free_port
+from tests.integration.service_env import kill_family as _kill_all
+from tests.integration.service_env import read_until_ready as _read_until_ready
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -51,32 +46,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             process.wait(timeout=10)
             log.close()
             err.close()
-
-
-def _kill_all(process: subprocess.Popen) -> None:
-    """SIGKILL `appeals serve` and every process below it (BentoML's workers start their own sessions)."""
-    import psutil
-
-    try:
-        family = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    for proc in family:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
-    psutil.wait_procs(family, timeout=10)
-
-
-def _read_until_ready(process: subprocess.Popen, out_path: Path, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        printed = out_path.read_text(encoding="utf-8", errors="replace")
-        if "\ncurl " in printed or printed.startswith("curl "):
-            return printed
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise AssertionError(f"appeals serve was not ready: {out_path.read_text(errors='replace')[-2000:]}")
 
 
 def test_served_over_http_and_curl_example_works(server: dict[str, Any]) -> None:
