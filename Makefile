@@ -13,7 +13,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 # The real datasets, when they sit beside the repository; override with APPEALS_DATA_DIR=...
 export APPEALS_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install run train serve test lint eval bench mlflow-ui demo-data clean
+.PHONY: install run train serve test lint audit eval bench mlflow-ui demo-data clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,13 +37,18 @@ train: install
 	$(BIN)/appeals train --config $(CONFIG)
 	$(BIN)/appeals urgency train --config $(URGENCY_CONFIG)
 
-## make test: lint, type-check and the test suite.
-test: install lint
+## make test: lint, type-check, the dependency audit and the test suite.
+test: install lint audit
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check appeals training service evaluation tests data
 	$(BIN)/mypy
+
+## make audit: pip-audit of constraints.txt; fails on a vulnerability not in .pip-audit-allow.txt
+## (prints "skipped: vulnerability service unreachable" and passes when it cannot be asked).
+audit: install
+	$(BIN)/python -m evaluation.run_audit
 
 ## make eval: quality figures on the real data, written to evaluation/RESULTS.md.
 eval: install
