@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SECTIONS: list[str] = ["training", "service", "dedupe", "language", "trends"]
+SECTIONS: list[str] = ["training", "service", "load", "dedupe", "language", "trends"]
 
 if __name__ == "__main__":
     from evaluation.harness import parse_args
