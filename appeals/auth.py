@@ -30,6 +30,12 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def key_id(digest: str) -> str:
+    """A short public name of a key for audit records: a prefix of its SHA-256 digest, which is what
+    the key file holds, so an administrator can tell which key sent a correction without the key."""
+    return "sha256:" + digest[:16]
+
+
 def _parse_entry(entry: str, where: str) -> tuple[str, str]:
     role, sep, rest = entry.strip().partition(":")
     if not sep or role not in ROLES or not rest:
@@ -58,6 +64,10 @@ class KeyRing:
             if hmac.compare_digest(digest, known.encode()) and found is None:
                 found = role
         return found
+
+    def id_of(self, key: str | None) -> str | None:
+        """`key_id` of an accepted key, else None."""
+        return key_id(hash_key(key)) if key and self.role_of(key) is not None else None
 
     def allows(self, key: str | None, needed: str) -> bool:
         role = self.role_of(key)

@@ -25,6 +25,9 @@ from appeals.text import clean_text
 log = logging.getLogger("appeals.service")
 
 JSON_TYPES = ("application/json", "")
+# Set by the guard on checked requests: the `appeals.auth.key_id` of the caller's key (never the key).
+# A client sending this header itself has it removed, so the service can trust it.
+KEY_ID_HEADER = b"x-appeals-key-id"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -153,6 +156,8 @@ class RequestGuard:
                                     "call will get 401; set APPEALS_API_KEYS or run `appeals serve`"}))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = _without_key_id(scope)
         route = ROUTES.get(scope.get("path", "")) if scope["type"] == "http" else None
         read_role = READ_ROUTES.get(scope.get("path", "")) if scope["type"] == "http" else None
         if read_role is not None and scope["method"] == "GET":
@@ -167,25 +172,28 @@ class RequestGuard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            body, data = await self._check(route, headers, receive, scope)
+            body, data, key = await self._check(route, headers, receive, scope)
         except ClientError as err:
             log.info(json.dumps({"event": "rejected", "path": scope["path"], "status": err.status,
                                  "fields": [d["field"] for d in err.details]}))
             await _send_json(send, err.status, error_body(err, route.open311))
             return
-        await self.app(_json_scope(scope, len(body)), _replay(body, receive), send)
+        await self.app(_json_scope(scope, len(body), self.keyring.id_of(key)), _replay(body, receive), send)
 
     async def _check(self, route: GuardedRoute, headers: dict[str, str], receive: Any,
-                     scope: dict) -> tuple[bytes, Any]:
+                     scope: dict) -> tuple[bytes, Any, str | None]:
+        """The body to pass on, its decoded data and the key that was accepted."""
         body = await self._read(receive, headers)
+        key = presented_key(headers)
         if not route.open311:
-            self._authorize(presented_key(headers), route.role)
+            self._authorize(key, route.role)
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         data = decode_body(body, content_type, route.open311)
         if route.open311:
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             fallback = data.get("api_key") if isinstance(data, dict) else None
-            self._authorize(presented_key(headers, fallback or query.get("api_key")), route.role)
+            key = presented_key(headers, fallback or query.get("api_key"))
+            self._authorize(key, route.role)
         try:
             payload = route.model.model_validate(data)
         except ValidationError as exc:
@@ -195,7 +203,7 @@ class RequestGuard:
             raise ClientError(422, "the request breaks a limit", problems)
         if content_type == FORM_TYPE:
             body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return body, data
+        return body, data, key
 
     def _authorize(self, key: str | None, role: str) -> None:
         if not key:
@@ -225,10 +233,19 @@ class RequestGuard:
         return b"".join(chunks)
 
 
-def _json_scope(scope: dict, length: int) -> dict:
+def _json_scope(scope: dict, length: int, key_id: str | None = None) -> dict:
     headers = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"content-type", b"content-length")]
     headers += [(b"content-type", b"application/json"), (b"content-length", str(length).encode())]
+    if key_id is not None:
+        headers.append((KEY_ID_HEADER, key_id.encode("latin-1")))
     return {**scope, "headers": headers}
+
+
+def _without_key_id(scope: dict) -> dict:
+    """The scope without a client-sent KEY_ID_HEADER (only the guard may set it)."""
+    if not any(k.lower() == KEY_ID_HEADER for k, _ in scope["headers"]):
+        return scope
+    return {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != KEY_ID_HEADER]}
 
 
 def _replay(body: bytes, receive: Any) -> Any:

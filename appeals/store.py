@@ -107,6 +107,7 @@ corrections_table = Table(
     Column("corrected_at", UTCDateTime(), nullable=False),
     Column("group_action", String(20)),  # "split" or "merge" (migration 0002)
     Column("merge_with", String(200)),
+    Column("key_id", String(40)),  # the API key that sent it (migration 0003); see appeals.auth.key_id
 )
 
 
@@ -154,6 +155,7 @@ class CorrectionRow(BaseModel):
     urgency: str | None = None
     comment: str | None = None
     corrected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    key_id: str | None = Field(default=None, max_length=40)  # set by the service from the caller's key
     group_action: str | None = None
     merge_with: str | None = None
 

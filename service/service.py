@@ -69,6 +69,13 @@ class StoreUnavailable(bentoml.exceptions.ServiceUnavailable):
     """The store failed: 503 (StoreGate writes the reason into BentoML's body for batches), never a 500."""
 
 
+def _with_status(ctx: bentoml.Context, response: Any) -> Any:
+    """`response` from an API that takes a Context: BentoML then sends ctx.response's status, so it is
+    set from the response (its headers, Retry-After included, are kept)."""
+    ctx.response.status_code = response.status_code
+    return response
+
+
 @bentoml.asgi_app(extra_routes, path="/")
 @bentoml.service(name="appeals", workers=1, traffic={"timeout": 120})
 class AppealsService:
@@ -146,28 +153,31 @@ class AppealsService:
         return self.answer(appeals)
 
     @bentoml.api(route="/feedback")
-    def feedback(self, correction: FeedbackRequest, /) -> FeedbackResponse:
+    def feedback(self, correction: FeedbackRequest, /, ctx: bentoml.Context) -> FeedbackResponse:
         """An operator's correction, stored for retraining (`appeals train` can include them)."""
+        from appeals.guard import KEY_ID_HEADER
         from appeals.masking import mask_text
         from appeals.store import CorrectionRow, UnknownAppealError, save_correction
 
+        # the audit record names the key that sent it (set by the guard, never by the client)
         row = CorrectionRow(**correction.model_dump(exclude={"comment"}),
-                            comment=mask_text(correction.comment) if correction.comment else None)
+                            comment=mask_text(correction.comment) if correction.comment else None,
+                            key_id=ctx.request.headers.get(KEY_ID_HEADER.decode()))
         with self.lock:  # the duplicate index and the store change together
             try:
                 # regroup first: it checks both ids before it changes anything
                 group = self._regroup(correction) if correction.group_action else None
                 correction_id = save_correction(self.engine, row)
             except UnknownAppealError as exc:
-                return JSONResponse({"error": str(exc), "detail": [{"field": "appeal_id", "msg": "unknown id"}]},
-                                    status_code=404)  # type: ignore[return-value]
+                return _with_status(ctx, JSONResponse(
+                    {"error": str(exc), "detail": [{"field": "appeal_id", "msg": "unknown id"}]}, status_code=404))
             except KeyError as exc:
                 field = "merge_with" if exc.args[0] == correction.merge_with else "appeal_id"
-                return JSONResponse({"error": f"{field} {exc.args[0]!r}: not in the duplicate index",
-                                     "detail": [{"field": field, "msg": "unknown id"}]},
-                                    status_code=404)  # type: ignore[return-value]
+                return _with_status(ctx, JSONResponse({"error": f"{field} {exc.args[0]!r}: not in the duplicate index",
+                                                       "detail": [{"field": field, "msg": "unknown id"}]},
+                                                      status_code=404))
             except STORE_ERRORS as exc:
-                return refusal(self.health.trip(exc))  # type: ignore[no-any-return]
+                return _with_status(ctx, refusal(self.health.trip(exc)))
         log.info(json.dumps({"event": "feedback", "appeal_id": row.appeal_id, "operator": row.operator_id,
                              "group_action": row.group_action}))
         return FeedbackResponse(correction_id=correction_id, appeal_id=row.appeal_id, corrected_at=row.corrected_at,

@@ -1,5 +1,6 @@
 """Security over HTTP against a real `appeals serve`: API keys live only as digests, a digest is not a
-key, portal keys cannot correct, and every operator's correction leaves an audit record."""
+key, portal keys cannot correct, and every operator's correction leaves an audit record naming the key
+that sent it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ pytestmark = [pytest.mark.service, pytest.mark.slow]
 TEXT = "Во дворе дома 12 на улице Садовой не горят фонари, вечером темно и опасно"
 
 
-def post(app: Any, path: str, body: dict, key: str) -> Any:
+def post(app: Any, path: str, body: dict, key: str, headers: dict[str, str] | None = None) -> Any:
     import httpx
 
-    return httpx.post(f"{app.url}{path}", json=body, headers={"X-API-Key": key}, timeout=60)
+    return httpx.post(f"{app.url}{path}", json=body, headers={"X-API-Key": key, **(headers or {})}, timeout=60)
 
 
 def test_keys_are_kept_as_digests_and_a_digest_is_not_a_key(served_with_key_file: Any) -> None:
@@ -56,6 +57,7 @@ def _corrections(db_url: str, appeal_id: str) -> list[dict[str, Any]]:
 
 
 def test_every_correction_leaves_an_audit_record(served_with_key_file: Any) -> None:
+    from appeals.auth import hash_key, key_id
     from appeals.store import get_appeal, make_engine
 
     app = served_with_key_file
@@ -65,8 +67,10 @@ def test_every_correction_leaves_an_audit_record(served_with_key_file: Any) -> N
                {"operator_id": "op-boris", "urgency": "high", "comment": "звонили ещё раз"},
                {"operator_id": "op-anna", "department": "Управление благоустройства"}]
     ids = []
-    for change in changes:
-        r = post(app, "/feedback", {"appeal_id": "audit-1", **change}, OPERATOR_KEY)
+    for n, change in enumerate(changes):
+        # the second one also claims another key's id: the guard drops that header and sets the real one
+        forged = {"X-Appeals-Key-Id": "sha256:0000000000000000"} if n == 1 else None
+        r = post(app, "/feedback", {"appeal_id": "audit-1", **change}, OPERATOR_KEY, forged)
         assert r.status_code == 200, r.text
         ids.append(r.json()["correction_id"])
     assert post(app, "/feedback", {"appeal_id": "no-such-appeal", "operator_id": "op-anna", "topic": "x"},
@@ -74,7 +78,8 @@ def test_every_correction_leaves_an_audit_record(served_with_key_file: Any) -> N
     rows = _corrections(app.db, "audit-1")
     assert [r["id"] for r in rows] == ids  # one record per correction, none overwritten
     for row, change in zip(rows, changes, strict=True):
-        assert row["operator_id"] == change["operator_id"]  # who
+        assert row["operator_id"] == change["operator_id"]  # who, as they call themselves
+        assert row["key_id"] == key_id(hash_key(OPERATOR_KEY))  # who, by the key they used
         assert started <= row["corrected_at"] <= datetime.now(UTC)  # when
         changed = {f for f in ("topic", "topic_group", "department", "urgency") if row[f] is not None}
         assert changed == set(change) - {"operator_id", "comment"}  # what changed, nothing else

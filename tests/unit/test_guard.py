@@ -121,3 +121,38 @@ def test_keys_are_compared_in_constant_time_with_every_digest(ring: KeyRing, key
     ring.role_of(key)
     assert [b.decode() for _, b in calls] == [digest for _, digest in ring.entries]
     assert all(a == hash_key(key).encode() for a, _ in calls)  # the presented key is hashed first
+
+
+def test_the_key_id_header_is_set_by_the_guard_only() -> None:
+    """The service trusts X-Appeals-Key-Id for audit records: the guard sets it from the accepted key
+    and drops any value a client sent, on guarded and unguarded routes alike."""
+    import asyncio
+
+    from appeals.auth import KeyRing, hash_key, key_id
+    from appeals.guard import KEY_ID_HEADER, RequestGuard
+
+    seen: list[dict] = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        seen.append(dict(scope["headers"]))
+
+    guard = RequestGuard(app, keyring=KeyRing((("operator", hash_key("op-secret")),)))
+    body = b'{"appeal_id": "a-1", "operator_id": "op", "topic": "x"}'
+
+    def call(path: str, method: str, headers: list[tuple[bytes, bytes]]) -> None:
+        scope = {"type": "http", "path": path, "method": method, "headers": headers, "query_string": b""}
+        sent = iter([{"type": "http.request", "body": body, "more_body": False}])
+
+        async def receive() -> dict:
+            return next(sent)
+
+        async def send(message: dict) -> None:
+            pass
+
+        asyncio.run(guard(scope, receive, send))
+
+    forged = (KEY_ID_HEADER, b"sha256:forged")
+    call("/feedback", "POST", [(b"x-api-key", b"op-secret"), (b"content-type", b"application/json"), forged])
+    call("/metadata", "GET", [forged])
+    assert seen[0][KEY_ID_HEADER] == key_id(hash_key("op-secret")).encode()
+    assert KEY_ID_HEADER not in seen[1]
