@@ -101,7 +101,8 @@ def trends_frame_from_store(engine_or_url: Engine | str | None = None, start: da
     from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from appeals.store import appeals_frame, appeals_table, make_engine
+    from appeals.store import appeals_table, make_engine
+    from appeals.store_frames import appeals_frame
 
     engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     lo = pd.Timestamp(start).to_pydatetime() if start else None

@@ -79,7 +79,8 @@ def _corrections(path: Path | None, map_: list[str] | None, from_store: bool):  
         report_warnings(loaded.warnings)
         frames.append(loaded.frame)
     if from_store:
-        from appeals.store import corrections_frame, make_engine
+        from appeals.store import make_engine
+        from appeals.store_frames import corrections_frame
 
         stored = corrections_frame(make_engine())
         out.print(f"{len(stored)} corrected appeals in the store")

@@ -69,7 +69,8 @@ def _corrections(path: Path | None, from_store: bool):  # -> pd.DataFrame | None
 
         frames.append(load_file(path).frame[["text", "created_at", "urgency"]])
     if from_store:
-        from appeals.store import corrections_frame, make_engine
+        from appeals.store import make_engine
+        from appeals.store_frames import corrections_frame
 
         frames.append(corrections_frame(make_engine())[["text", "created_at", "urgency"]])
     frames = [f.dropna(subset=["urgency"]) for f in frames]

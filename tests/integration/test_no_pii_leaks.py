@@ -244,7 +244,8 @@ def test_classifier_answer_and_store_have_no_personal_data(classifier, tmp_path:
 
     from appeals.classifier import appeal_row
     from appeals.dedupe import save_index
-    from appeals.store import appeals_frame, get_appeal, make_engine, save_appeals, upgrade
+    from appeals.store import get_appeal, make_engine, save_appeals, upgrade
+    from appeals.store_frames import appeals_frame
 
     requests = _requests(8)
     answers = classifier.classify(requests)

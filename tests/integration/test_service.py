@@ -116,7 +116,7 @@ def test_classify_batch_keeps_order_and_stores_all(client: Any, engine: Any) -> 
 
 
 def test_feedback_is_stored_for_retraining(client: Any, engine: Any) -> None:
-    from appeals.store import corrections_frame
+    from appeals.store_frames import corrections_frame
 
     client.post("/classify", json={"id": "t-fb", "text": GARBAGE}, headers=PORTAL)
     body = {"appeal_id": "t-fb", "operator_id": "op-7", "department": "Управление ЖКХ", "urgency": "critical",

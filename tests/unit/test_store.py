@@ -13,8 +13,6 @@ from appeals.store import (
     AppealRow,
     CorrectionRow,
     UnknownAppealError,
-    appeals_frame,
-    corrections_frame,
     count_appeals,
     get_appeal,
     make_engine,
@@ -23,6 +21,7 @@ from appeals.store import (
     save_correction,
     upgrade,
 )
+from appeals.store_frames import appeals_frame, corrections_frame
 
 PG_URL_ENV = "APPEALS_TEST_PG_URL"
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
