@@ -10,13 +10,13 @@ import pytest
 
 from appeals.datasets import (
     LoadError,
-    detect_delimiter,
     load_any,
     load_dataset,
     load_file,
     parse_mapping,
     read_table,
 )
+from appeals.tables import detect_delimiter
 from tests.fixtures.make_dataset_fixtures import write_all
 
 
