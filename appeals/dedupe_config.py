@@ -28,6 +28,9 @@ class DedupeConfig(BaseModel):
     min_shared_terms: int = Field(ge=1)
     weak_terms: Literal["overlap", "jaccard"] = "jaccard"
     window_days: float = Field(gt=0)
+    # The service rebuilds its index at start from the appeals of the last restore_days only (None: all),
+    # so start-up time and memory stay bounded as the store grows over the years.
+    restore_days: float | None = Field(default=None, gt=0)
     sure_threshold: float = Field(gt=0, le=1)
     possible_threshold: float = Field(gt=0, le=1)
     place_sure_threshold: float = Field(gt=0, le=1)

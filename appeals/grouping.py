@@ -49,8 +49,11 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
     return out
 
 
-def restore_index(engine: Any, config: Any = None) -> Any:
-    """The dedupe index rebuilt from the stored appeals, each in the group saved with it."""
+def restore_index(engine: Any, config: Any = None, now: Any = None) -> Any:
+    """The dedupe index rebuilt from the stored appeals of the last `restore_days` (all when unset),
+    each in the group saved with it."""
+    from datetime import UTC, datetime, timedelta
+
     from appeals.dedupe_batch import restore_chunk
     from appeals.dedupe_config import load_dedupe_config
     from appeals.dedupe_features import featurize
@@ -58,7 +61,9 @@ def restore_index(engine: Any, config: Any = None) -> Any:
     from appeals.store import index_rows
 
     index = DedupeIndex(config or load_dedupe_config())
-    rows = index_rows(engine)
+    keep = index.config.restore_days
+    since = None if keep is None else (now or datetime.now(UTC)) - timedelta(days=keep)
+    rows = index_rows(engine, since)
     for start in range(0, len(rows), _CHUNK):
         part = rows.iloc[start:start + _CHUNK]
         feats = featurize(part["text"].astype(str).tolist(), index.config)

@@ -258,13 +258,18 @@ def get_appeal(engine: Engine, appeal_id: str) -> AppealRow | None:
     return AppealRow.model_validate(dict(found)) if found else None
 
 
-def index_rows(engine: Engine) -> pd.DataFrame:
+def index_rows(engine: Engine, since: datetime | None = None) -> pd.DataFrame:
     """What the duplicate index is rebuilt from at start: id, text (masked), created_at, channel,
-    district, topic_group, group_id, oldest first."""
+    district, topic_group, group_id, oldest first; with `since`, only appeals dated (else received)
+    from then on."""
     c = appeals_table.c
+    query = select(c.id, c.text_masked.label("text"), c.created_at, c.channel, c.district, c.topic_group,
+                   c.group_id).order_by(c.received_at, c.id)
+    if since is not None:
+        moment = func.coalesce(c.created_at, c.received_at)
+        query = query.where(moment >= UTCDateTime().process_bind_param(since, engine.dialect))
     with engine.connect() as conn:
-        return pd.read_sql(select(c.id, c.text_masked.label("text"), c.created_at, c.channel, c.district,
-                                  c.topic_group, c.group_id).order_by(c.received_at, c.id), conn)
+        return pd.read_sql(query, conn)
 
 
 def count_appeals(engine: Engine) -> int:

@@ -94,6 +94,34 @@ def test_duplicate_index_is_rebuilt_from_the_store(client: Any, engine: Any) -> 
     assert duplicate_of == "t-restart-a" and size == 2 and reasons == ["possible duplicate"]
 
 
+def test_a_restart_rebuilds_only_the_recent_appeals(tmp_path: Any) -> None:
+    """restore_days bounds what a restarted service loads: old appeals keep their stored group but
+    are not in the index; appeals without a date count from when they were received."""
+    from datetime import UTC, datetime, timedelta
+
+    from appeals.dedupe_config import load_dedupe_config
+    from appeals.grouping import restore_index
+    from appeals.store import AppealRow, make_engine, save_appeals, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'restore.db'}")
+    upgrade(engine)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    text = "Во дворе дома 3 по улице Лесной не вывозят мусор"
+    save_appeals(engine, [
+        AppealRow(id="old", received_at=now - timedelta(days=200), created_at=now - timedelta(days=200),
+                  text_masked=text, group_id="old"),
+        AppealRow(id="old-received", received_at=now - timedelta(days=90), text_masked=text, group_id="old"),
+        AppealRow(id="recent", received_at=now - timedelta(days=3), created_at=now - timedelta(days=300),
+                  text_masked=text, group_id="old"),  # dated long ago: its date decides
+        AppealRow(id="new", received_at=now - timedelta(days=2), created_at=now - timedelta(days=2),
+                  text_masked=text + " снова", group_id="new"),
+    ])
+    config = load_dedupe_config().model_copy(update={"restore_days": 56})
+    assert set(restore_index(engine, config, now=now).row_of) == {"new"}
+    everything = load_dedupe_config().model_copy(update={"restore_days": None})
+    assert set(restore_index(engine, everything, now=now).row_of) == {"old", "old-received", "recent", "new"}
+
+
 @pytest.mark.parametrize("text, reason", [
     ("The streetlight near my house has been broken for a week, please fix it", "not Russian text"),
     ("12345 !!! 678 ???", "no letters"),
