@@ -52,3 +52,25 @@ def test_unreachable_service_is_a_skip_not_a_clean_result(monkeypatch: pytest.Mo
     _fake_audit(monkeypatch, nothing, report(VULN))
     assert run_audit.audit() == 0
     assert "skipped: vulnerability service unreachable" in capsys.readouterr().out
+
+
+def test_no_network_at_all_is_a_skip(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """CI may have no network when the tests run: pip-audit then dies with a connection error and
+    writes no report; that is 'could not ask', not a failed audit and not a clean one."""
+    def unreachable(paths: list[Path]) -> dict[str, Any]:
+        raise run_audit.ServiceUnreachable("ConnectionError: Max retries exceeded")
+
+    monkeypatch.setattr(run_audit, "read_allow_list", lambda: {})
+    monkeypatch.setattr(run_audit, "run_pip_audit", unreachable)
+    assert run_audit.audit() == 0
+    assert "audit skipped: vulnerability service unreachable" in capsys.readouterr().out
+
+
+def test_another_pip_audit_failure_still_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(paths: list[Path]) -> dict[str, Any]:
+        raise RuntimeError("pip-audit failed (exit 2): invalid requirement")
+
+    monkeypatch.setattr(run_audit, "read_allow_list", lambda: {})
+    monkeypatch.setattr(run_audit, "run_pip_audit", broken)
+    with pytest.raises(RuntimeError, match="invalid requirement"):
+        run_audit.audit()
