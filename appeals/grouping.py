@@ -7,8 +7,8 @@ one that was lost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -52,18 +52,23 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
 def restore_index(engine: Any, config: Any = None, now: Any = None) -> Any:
     """The dedupe index rebuilt from the stored appeals of the last `restore_days` (all when unset),
     each in the group saved with it."""
-    from datetime import UTC, datetime, timedelta
-
-    from appeals.dedupe_batch import restore_chunk
     from appeals.dedupe_config import load_dedupe_config
-    from appeals.dedupe_features import featurize
-    from appeals.dedupe_index import DedupeIndex, day_number
+    from appeals.dedupe_index import DedupeIndex
     from appeals.store import index_rows
 
     index = DedupeIndex(config or load_dedupe_config())
     keep = index.config.restore_days
     since = None if keep is None else (now or datetime.now(UTC)) - timedelta(days=keep)
-    rows = index_rows(engine, since)
+    _restore_rows(index, index_rows(engine, since))
+    return index
+
+
+def _restore_rows(index: Any, rows: pd.DataFrame) -> None:
+    """Add stored appeals (index_rows' columns) to `index`, each in the group saved with it."""
+    from appeals.dedupe_batch import restore_chunk
+    from appeals.dedupe_features import featurize
+    from appeals.dedupe_index import day_number
+
     for start in range(0, len(rows), _CHUNK):
         part = rows.iloc[start:start + _CHUNK]
         feats = featurize(part["text"].astype(str).tolist(), index.config)
@@ -72,7 +77,30 @@ def restore_index(engine: Any, config: Any = None, now: Any = None) -> Any:
         codes = np.array([index.topic_code(None if pd.isna(t) else t) for t in part["topic_group"]], dtype=np.int32)
         groups = [g if isinstance(g, str) and g else i for g, i in zip(part["group_id"], part["id"], strict=True)]
         restore_chunk(index, feats, part["id"].tolist(), days, codes, np.zeros(len(part), dtype=np.uint32), groups)
-    return index
+
+
+def refresh_index(engine: Any, lock: Any, regroups: Callable[[], int], swap: Callable[[Any], None],
+                  config: Any = None, margin: timedelta = timedelta(minutes=10)) -> int | None:
+    """Rebuild the duplicate index from the store (last `restore_days`) while the service keeps
+    answering, then swap it in: a long-running worker drops appeals older than that instead of
+    holding every appeal since it started.
+
+    The build runs outside `lock`; under it, appeals stored meanwhile (received from `margin` before
+    the build started on) are added, and `swap` installs the new index. When an operator split or
+    merged a group during the build (`regroups()` changed) nothing is swapped: None, try again later.
+    Returns the number of appeals in the new index.
+    """
+    started, before = datetime.now(UTC), regroups()
+    fresh = restore_index(engine, config)
+    with lock:
+        if regroups() != before:
+            return None
+        from appeals.store import index_rows
+
+        recent = index_rows(engine, received_since=started - margin)
+        _restore_rows(fresh, recent[~recent["id"].isin(fresh.row_of)])
+        swap(fresh)
+    return len(fresh)
 
 
 def regroup(index: Any, appeal_id: str, action: str, merge_with: str | None = None

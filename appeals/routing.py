@@ -56,6 +56,7 @@ class ServiceSettings(_Frozen):
     cors_origins: tuple[str, ...] = ()
     max_in_flight: int = Field(default=32, ge=0)  # requests a worker holds at once; more get 503 (0: no limit)
     retry_after_s: int = Field(default=1, ge=1, le=3600)  # the Retry-After a refused client is given
+    index_refresh_hours: float = Field(default=24, ge=0)  # rebuild the duplicate index this often (0: never)
 
 
 class StoreSettings(_Frozen):

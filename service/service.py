@@ -106,6 +106,10 @@ class AppealsService:
                                     {str(m.tag): Path(m.path) for m in stored.values()})
         self.classifier.warm_up()  # /readyz answers only when the first appeal will be fast
         self.lock = threading.Lock()  # the duplicate index and the store writes go one batch at a time
+        self.refresh_every_s = routing.service.index_refresh_hours * 3600
+        self.index_built = time.monotonic()
+        self.refreshing = threading.Lock()  # held while a background rebuild of the index runs
+        self.regroups = 0  # operators' splits and merges so far (a rebuild meanwhile is discarded)
         # Models, vocabularies and libraries live as long as the worker: frozen, they are left out of the
         # garbage collector's full passes, which otherwise walk them (about 150 ms) during some request.
         gc.collect()
@@ -130,6 +134,7 @@ class AppealsService:
                                            if not a.already_stored])
         except STORE_ERRORS as exc:
             raise StoreUnavailable(self.health.trip(exc)) from None
+        self._maybe_refresh_index()
         log.info(json.dumps({"event": "classified", "n": len(answers),
                              "needs_review": sum(a.needs_review for a in answers),
                              "ms": round(1000 * (time.perf_counter() - started), 1),
@@ -183,6 +188,30 @@ class AppealsService:
         return FeedbackResponse(correction_id=correction_id, appeal_id=row.appeal_id, corrected_at=row.corrected_at,
                                 group_id=group[0] if group else None, group_size=group[1] if group else None)
 
+    def _maybe_refresh_index(self) -> None:
+        """Start a background rebuild of the duplicate index when one is due (see routing.toml)."""
+        due = self.refresh_every_s and time.monotonic() - self.index_built > self.refresh_every_s
+        if due and self.refreshing.acquire(blocking=False):
+            threading.Thread(target=self._refresh_index, name="dedupe-refresh", daemon=True).start()
+
+    def _refresh_index(self) -> None:
+        from appeals.grouping import refresh_index
+
+        def swap(fresh: Any) -> None:
+            before, self.classifier.dedupe = len(self.classifier.dedupe), fresh
+            log.info(json.dumps({"event": "dedupe_index_refreshed", "appeals_before": before,
+                                 "appeals_after": len(fresh)}))
+
+        retry_in = 600.0  # after a failure, or a split/merge during the build, try again in 10 minutes
+        try:
+            if refresh_index(self.engine, self.lock, lambda: self.regroups, swap) is not None:
+                retry_in = self.refresh_every_s
+        except Exception as exc:  # the live index keeps serving
+            log.warning(json.dumps({"event": "dedupe_index_refresh_failed", "error": type(exc).__name__}))
+        finally:
+            self.index_built = time.monotonic() - self.refresh_every_s + min(retry_in, self.refresh_every_s)
+            self.refreshing.release()
+
     def _regroup(self, correction: FeedbackRequest) -> tuple[str, int]:
         """Split or merge in the duplicate index, store the new groups; the appeal's group and size."""
         from appeals.grouping import regroup
@@ -192,6 +221,7 @@ class AppealsService:
         if index is None or correction.group_action is None:
             raise KeyError(correction.appeal_id)
         changed = regroup(index, correction.appeal_id, correction.group_action, correction.merge_with)
+        self.regroups += 1
         set_groups(self.engine, changed)
         group = index.group_id_of(correction.appeal_id)
         return group, index.group_size(group)

@@ -122,6 +122,49 @@ def test_a_restart_rebuilds_only_the_recent_appeals(tmp_path: Any) -> None:
     assert set(restore_index(engine, everything, now=now).row_of) == {"old", "old-received", "recent", "new"}
 
 
+def test_a_running_service_refreshes_its_index_without_losing_new_appeals(tmp_path: Any) -> None:
+    """refresh_index drops appeals older than restore_days, keeps those stored while it was building
+    (with their groups) and gives up when an operator regrouped meanwhile."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from appeals.dedupe_config import load_dedupe_config
+    from appeals.grouping import refresh_index
+    from appeals.store import AppealRow, make_engine, save_appeals, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'refresh.db'}")
+    upgrade(engine)
+    now = datetime.now(UTC)
+    text = "У дома 8 по улице Садовой третий день течёт вода из трубы"
+    save_appeals(engine, [
+        AppealRow(id="old", received_at=now - timedelta(days=90), created_at=now - timedelta(days=90),
+                  text_masked=text, group_id="old"),
+        AppealRow(id="recent", received_at=now - timedelta(days=1), text_masked=text, group_id="recent")])
+
+    class LockThatLetsOneAppealIn:
+        """The service's lock, taken just after an appeal answered during the build was committed."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+
+        def __enter__(self) -> None:
+            save_appeals(engine, [AppealRow(id="late", received_at=datetime.now(UTC), text_masked=text + "!",
+                                            group_id="recent")])
+            self.lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            self.lock.release()
+
+    config = load_dedupe_config().model_copy(update={"restore_days": 56})
+    swapped: list[Any] = []
+    size = refresh_index(engine, LockThatLetsOneAppealIn(), lambda: 0, swapped.append, config)
+    assert size == 2 and set(swapped[0].row_of) == {"recent", "late"}
+    assert swapped[0].group_id_of("late") == swapped[0].group_id_of("recent") == "recent"
+    counts = iter([0, 1])  # a split or merge happened while it was building
+    assert refresh_index(engine, threading.Lock(), lambda: next(counts), swapped.append, config) is None
+    assert len(swapped) == 1
+
+
 @pytest.mark.parametrize("text, reason", [
     ("The streetlight near my house has been broken for a week, please fix it", "not Russian text"),
     ("12345 !!! 678 ???", "no letters"),
