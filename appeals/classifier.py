@@ -158,10 +158,9 @@ class Classifier:
         """A model outside the shared pipelines; urgency reads the dates (and reuses the masked texts)."""
         if model.task != "urgency":
             return model.pipeline.predict_proba(texts)
-        pipeline = model.pipeline
-        if prepared and hasattr(pipeline, "predict_proba_masked") and not pipeline.masks_with_ner:
-            return pipeline.predict_proba_masked(prepared["rule_masked"], list(created_at))
-        return pipeline.predict_proba(pd.DataFrame({"text": texts, "created_at": list(created_at)}))
+        from appeals.urgency import urgency_proba
+
+        return urgency_proba(model.pipeline, texts, list(created_at), prepared["rule_masked"] if prepared else None)
 
     def classify(self, requests: Sequence[ClassifyRequest], received_at: datetime | None = None,
                  known_ids: frozenset[str] = frozenset()) -> list[ClassifyResponse]:

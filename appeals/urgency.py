@@ -240,18 +240,24 @@ def load_urgency_model() -> tuple[UrgencyModel, str]:
     return model, version
 
 
-def predict_urgency(model: UrgencyModel, texts: Sequence[str], created_at: Sequence[Any] | None = None,
-                    rule_masked: Sequence[str] | None = None) -> list[tuple[str, float]]:
-    """(level, probability of that level) per text; `created_at` items may be None (date unknown).
+def urgency_proba(model: Any, texts: Sequence[str], created_at: Sequence[Any] | None = None,
+                  rule_masked: Sequence[str] | None = None) -> np.ndarray:
+    """The urgency model's probabilities for raw texts (+ dates; items may be None).
 
     `rule_masked`: the same texts already cleaned and rule-masked (`appeals.shared_steps.prepare_texts`),
-    reused when the model masks that way, so batch scoring masks each text once.
+    reused when the model masks that way, so batch scoring and the service mask each text once.
     """
     dates = list(created_at) if created_at is not None else [None] * len(texts)
-    if rule_masked is not None and not model.masks_with_ner:
-        proba = model.predict_proba_masked(list(rule_masked), dates)
-    else:
-        proba = model.predict_proba(pd.DataFrame({"text": list(texts), "created_at": dates}))
+    if rule_masked is not None and hasattr(model, "predict_proba_masked") and not model.masks_with_ner:
+        return np.asarray(model.predict_proba_masked(list(rule_masked), dates))
+    return np.asarray(model.predict_proba(pd.DataFrame({"text": list(texts), "created_at": dates})))
+
+
+def predict_urgency(model: UrgencyModel, texts: Sequence[str], created_at: Sequence[Any] | None = None,
+                    rule_masked: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    """(level, probability of that level) per text; `created_at` items may be None (date unknown);
+    `rule_masked` as in `urgency_proba`."""
+    proba = urgency_proba(model, texts, created_at, rule_masked)
     levels = model.decide(proba)
     return [(LEVELS[k], float(proba[i, k])) for i, k in enumerate(levels)]
 
