@@ -49,7 +49,7 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
     return out
 
 
-def restore_index(engine: Any, config: Any = None, now: Any = None) -> Any:
+def restore_index(engine: Any, config: Any = None, now: datetime | None = None) -> Any:
     """The dedupe index rebuilt from the stored appeals of the last `restore_days` (all when unset),
     each in the group saved with it."""
     from appeals.dedupe_config import load_dedupe_config
@@ -90,13 +90,13 @@ def refresh_index(engine: Any, lock: Any, regroups: Callable[[], int], swap: Cal
     merged a group during the build (`regroups()` changed) nothing is swapped: None, try again later.
     Returns the number of appeals in the new index.
     """
+    from appeals.store import index_rows
+
     started, before = datetime.now(UTC), regroups()
     fresh = restore_index(engine, config)
     with lock:
         if regroups() != before:
             return None
-        from appeals.store import index_rows
-
         recent = index_rows(engine, received_since=started - margin)
         _restore_rows(fresh, recent[~recent["id"].isin(fresh.row_of)])
         swap(fresh)

@@ -173,9 +173,9 @@ def add_corrections(parts: Parts, corrections: pd.DataFrame) -> tuple[Parts, dic
                 relabelled += 1
     new = fixes[~known].copy()
     new["source"] = "feedback"
-    new["members"] = [[i] for i in new["id"]] if "id" in new.columns else [[] for _ in range(len(new))]
     if "id" not in new.columns:
         new["id"] = [f"feedback-{k}" for k in new["group_key"]]
+    new["members"] = [[i] for i in new["id"]]
     for task in CORRECTED_TASKS:
         if task in train.columns and task not in new.columns:
             new[task] = None
