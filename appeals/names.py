@@ -105,7 +105,7 @@ def _tokens(text: str) -> list[_Tok]:
             end = m.start() + len(m.group("init").rstrip())
             out.append(_Tok(m.start(), end, text[m.start():end], True, frozenset()))
         else:
-            out.append(_Tok(m.start(), m.end(), m.group(0), False, name_tags(m.group(0))))
+            out.append(_word(m))
     return out
 
 
@@ -206,11 +206,14 @@ def _lead_trimmed(group: list[_Tok]) -> list[_Tok]:
     return []
 
 
-_LOWER_WORD_RE = re.compile(r"(?<![А-ЯЁа-яё\-])[а-яё]{2,}(?![А-ЯЁа-яё\-])")
-_ANY_WORD_RE = re.compile(r"(?<![А-ЯЁа-яё\-])[А-ЯЁа-яё][а-яё]+(?![А-ЯЁа-яё\-])")
+_WORD_RE = re.compile(r"(?<![А-ЯЁа-яё\-])[А-ЯЁа-яё][а-яё]+(?![А-ЯЁа-яё\-])")
+# Every form of a patronymic, in the dictionary or by _PATR_SHAPE_RE, ends in -ич, -ыч, -вн, -чн, -шн
+# (or -вен, -чен, -шен) and at most three letters («петровичами», «ильиничной», «саввишной»): only pairs
+# whose second word looks so are parsed, which keeps masking as fast as before the lower-case rule.
+_PATR_HINT_RE = re.compile(r"(?:ич|ыч|вн|чн|шн|вен|чен|шен)[а-яё]{0,3}$")
 
 
-def _lower_token(m: re.Match[str]) -> _Tok:
+def _word(m: re.Match[str]) -> _Tok:
     return _Tok(m.start(), m.end(), m.group(0), False, name_tags(m.group(0)))
 
 
@@ -220,18 +223,19 @@ def lowercase_names(text: str) -> list[tuple[int, int]]:
     Anchored on a first name followed by a patronymic that agrees with it in case and gender (the pair
     is rare outside names); a surname next to the pair (in any case) joins the span when it agrees too.
     """
-    toks = [_lower_token(m) for m in _ANY_WORD_RE.finditer(text)]
+    words = list(_WORD_RE.finditer(text))
     spans: list[tuple[int, int]] = []
-    for i in range(len(toks) - 1):
-        first, patr = toks[i], toks[i + 1]
-        if not (first.text[0].islower() and NAME in first.tags and PATR in patr.tags
-                and _adjacent(text, first, patr)):
+    for i in range(len(words) - 1):
+        if not (words[i].group(0)[0].islower() and _PATR_HINT_RE.search(words[i + 1].group(0).lower())):
+            continue
+        first, patr = _word(words[i]), _word(words[i + 1])
+        if not (NAME in first.tags and PATR in patr.tags and _adjacent(text, first, patr)):
             continue
         if not (_agree(first, NAME, patr, PATR) or UNKNOWN in patr.tags):
             continue
         start, end = first.start, patr.end
-        before = toks[i - 1] if i > 0 else None
-        after = toks[i + 2] if i + 2 < len(toks) else None
+        before = _word(words[i - 1]) if i > 0 else None
+        after = _word(words[i + 2]) if i + 2 < len(words) else None
         if before is not None and _adjacent(text, before, first) and _agree(before, SURN, first, NAME):
             start = before.start
         elif after is not None and _adjacent(text, patr, after) and _agree(after, SURN, first, NAME):
@@ -242,7 +246,7 @@ def lowercase_names(text: str) -> list[tuple[int, int]]:
 
 def find_names(text: str) -> list[tuple[int, int]]:
     """Character spans of people's names in `text` (expects look-alike letters already normalised)."""
-    spans: list[tuple[int, int]] = lowercase_names(text) if _LOWER_WORD_RE.search(text) else []
+    spans = lowercase_names(text)
     for whole in _groups(text, _tokens(text)):
         group = _lead_trimmed(whole)
         if not group or in_place_context(text, group[0].start, group[-1].end):

@@ -277,3 +277,18 @@ def test_addresses_without_street_type(text: str, expected: str) -> None:
 ])
 def test_lower_case_names_from_messengers_are_masked(text: str, expected: str) -> None:
     assert mask_text(text, ner=False) == expected
+
+
+def test_every_patronymic_form_passes_the_cheap_hint() -> None:
+    """lowercase_names parses only pairs whose second word has a patronymic ending; that must hold for
+    every inflected form the dictionary tags Patr, or lower-case names would slip through."""
+    from appeals.names import _PATR_HINT_RE, PATR, name_tags
+    from appeals.nlp import get_morph
+
+    morph = get_morph()
+    seeds = ["иванович", "ивановна", "ильинична", "кузьминична", "саввична", "саввишна", "кузьмич", "ильич",
+             "палыч", "михалыч", "сергеевич", "юрьевна", "никитична", "лукич", "николаевна", "ильинишна"]
+    forms = {f.word for seed in seeds for p in morph.parse(seed)[:4] for f in p.lexeme}
+    patronymics = {w for w in forms if PATR in name_tags(w)}
+    assert len(patronymics) > 300
+    assert not {w for w in patronymics if not _PATR_HINT_RE.search(w)}
