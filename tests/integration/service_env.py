@@ -16,8 +16,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,6 +126,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def post_batches_until(url: str, stop: threading.Event, body_of: Callable[[int], dict], answered: list[str],
+                       cut: list[int], timeout: float = 60) -> None:
+    """POST /classify_batch bodies `body_of(0)`, `body_of(1)`, ... until `stop` is set: the ids of every
+    answered batch go to `answered`; the number of a batch a connection error cut off goes to `cut`,
+    and the loop ends there (the server is being killed)."""
+    import httpx
+
+    n = 0
+    with httpx.Client(timeout=timeout) as client:
+        while not stop.is_set():
+            try:
+                r = client.post(f"{url}/classify_batch", json=body_of(n), headers={"X-API-Key": PORTAL_KEY})
+            except httpx.HTTPError:
+                cut.append(n)
+                return
+            if r.status_code == 200:
+                answered.extend(a["id"] for a in r.json())
+            n += 1
 
 
 def kill_family(process: subprocess.Popen) -> None:

@@ -24,6 +24,7 @@ from tests.integration.service_env import (
     ROOT,
     Served,
     environment,
+    post_batches_until,
     served,
     service_env,
 )
@@ -89,22 +90,16 @@ def own_models(home: Path, tmp_path: Path) -> Path:
 
 def _post_until_stopped(url: str, worker: int, sent: dict[str, list[str]], answered: list[str],
                         cut: list[str], stop: threading.Event) -> None:
-    import httpx
+    """Batches named wk-<worker>-<n>, each recorded in `sent` before it goes; cut-off ones by name."""
 
-    n = 0
-    with httpx.Client(timeout=60) as client:
-        while not stop.is_set():
-            name = f"wk-{worker}-{n}"
-            body = batch(name, 25)
-            sent[name] = [a["id"] for a in body["appeals"]]
-            try:
-                r = client.post(f"{url}/classify_batch", json=body, headers=PORTAL)
-            except httpx.HTTPError:
-                cut.append(name)
-                return
-            if r.status_code == 200:
-                answered.extend(a["id"] for a in r.json())
-            n += 1
+    def body_of(n: int) -> dict[str, Any]:
+        body = batch(f"wk-{worker}-{n}", 25)
+        sent[f"wk-{worker}-{n}"] = [a["id"] for a in body["appeals"]]
+        return body
+
+    numbers: list[int] = []
+    post_batches_until(url, stop, body_of, answered, numbers)
+    cut.extend(f"wk-{worker}-{n}" for n in numbers)
 
 
 def test_killed_worker_is_restarted_and_nothing_answered_is_lost_or_doubled(home: Path, tmp_path: Path) -> None:

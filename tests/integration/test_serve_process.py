@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.service_env import PORTAL_KEY, environment, service_env
+from tests.integration.service_env import PORTAL_KEY, environment, post_batches_until, service_env
 from tests.integration.service_env import free_port as _free_port
 from tests.integration.service_env import kill_family as _kill_all
 from tests.integration.service_env import read_until_ready as _read_until_ready
@@ -71,22 +71,11 @@ def test_served_over_http_and_curl_example_works(server: dict[str, Any]) -> None
 
 
 def _post_batches(url: str, worker: int, answered: list[str], failed: list[int], stop: threading.Event) -> None:
-    import httpx
+    def body_of(n: int) -> dict[str, Any]:
+        return {"appeals": [{"id": f"kill-{worker}-{n}-{k}", "text": f"Не вывозят мусор во дворе дома {k}, контейнеры полные"}
+                            for k in range(40)]}
 
-    n = 0
-    with httpx.Client(timeout=30) as client:
-        while not stop.is_set():
-            ids = [f"kill-{worker}-{n}-{i}" for i in range(40)]
-            body = {"appeals": [{"id": i, "text": f"Не вывозят мусор во дворе дома {k}, контейнеры полные"}
-                                for k, i in enumerate(ids)]}
-            try:
-                r = client.post(f"{url}/classify_batch", json=body, headers={"X-API-Key": PORTAL_KEY})
-            except httpx.HTTPError:
-                failed.append(n)
-                return
-            if r.status_code == 200:
-                answered.extend(a["id"] for a in r.json())
-            n += 1
+    post_batches_until(url, stop, body_of, answered, failed, timeout=30)
 
 
 def test_killed_mid_batch_every_answered_appeal_is_stored(server: dict[str, Any]) -> None:
