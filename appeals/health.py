@@ -158,9 +158,11 @@ class StoreGate:
         if scope["type"] != "http" or scope.get("path") not in WRITE_ROUTES or health is None:
             await self.app(scope, receive, send)
             return
-        from starlette.concurrency import run_in_threadpool
+        reason = None
+        if health.store_down is not None:  # only then can the answer need a probe of the store (I/O)
+            from starlette.concurrency import run_in_threadpool
 
-        reason = await run_in_threadpool(health.store_refusal)
+            reason = await run_in_threadpool(health.store_refusal)
         if reason is not None:
             await refusal(reason)(scope, receive, send)
             return

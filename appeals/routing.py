@@ -57,6 +57,8 @@ class ServiceSettings(_Frozen):
     max_in_flight: int = Field(default=32, ge=0)  # requests a worker holds at once; more get 503 (0: no limit)
     retry_after_s: int = Field(default=1, ge=1, le=3600)  # the Retry-After a refused client is given
     index_refresh_hours: float = Field(default=24, ge=0)  # rebuild the duplicate index this often (0: never)
+    malloc_arenas: int = Field(default=2, ge=0, le=64)  # glibc malloc arenas of a worker (0: glibc's default)
+    malloc_mmap_threshold_kb: int = Field(default=1024, ge=0, le=32768)  # fixed mmap threshold (0: glibc's)
 
 
 class StoreSettings(_Frozen):

@@ -90,11 +90,14 @@ class AppealsService:
         from appeals.classifier import Classifier
         from appeals.grouping import restore_index
         from appeals.health import ServiceHealth
+        from appeals.malloc import tune_malloc
         from appeals.routing import load_routing_config
         from appeals.store import make_engine, upgrade
         from appeals.urgency_config import load_urgency_config
 
         routing = load_routing_config()
+        malloc = tune_malloc(routing.service.malloc_arenas,  # before the request threads allocate
+                             routing.service.malloc_mmap_threshold_kb)
         self.engine = make_engine(sqlite_synchronous=routing.store.sqlite_synchronous)
         upgrade(self.engine)
         stored = {"topic": self.topic_model, "topic_group": self.topic_group_model,
@@ -114,7 +117,7 @@ class AppealsService:
         # garbage collector's full passes, which otherwise walk them (about 150 ms) during some request.
         gc.collect()
         gc.freeze()
-        log.info(json.dumps({"event": "ready", "models": self.classifier.versions}))
+        log.info(json.dumps({"event": "ready", "models": self.classifier.versions, "memory": malloc}))
 
     def __is_ready__(self) -> bool:
         """/readyz: 503 while the store is unreachable or full or a model's files went missing (reason logged)."""

@@ -66,6 +66,9 @@ def test_served_over_http_and_curl_example_works(server: dict[str, Any]) -> None
     decode = json.JSONDecoder().raw_decode
     events = [decode(line, line.index('{"event"'))[0] for line in logged.splitlines() if '{"event"' in line]
     assert {"ready", "classified", "rejected"} <= {e["event"] for e in events}
+    ready = next(e for e in events if e["event"] == "ready")
+    assert ready["memory"].startswith("malloc arenas: "), ready  # appeals/malloc.py tuned the worker's malloc
+    assert "refused" not in ready["memory"]
     server_lines = [line for line in logged.splitlines() if not line.startswith("curl ")]
     assert not any("Во дворе" in line for line in server_lines)  # the example's text is never logged
 
