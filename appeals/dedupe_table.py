@@ -1,9 +1,12 @@
 """A compact multimap from integer keys to row numbers, for LSH bands, exact keys and place blocks.
 
 A million appeals with 32 LSH bands make 32 million entries: as Python dicts of lists that is
-several gigabytes, as two sorted numpy arrays it is 8 bytes an entry. New entries wait in a small dict
-and are merged into the sorted arrays once they reach an eighth of them, so adding one appeal stays
-cheap and the merges cost O(n log n) over a whole batch.
+several gigabytes, as two sorted numpy arrays it is 8 bytes an entry. Entries live in two such
+sorted levels: a large one, and a small one that takes the new entries (an insertion copies only
+the small level) and is merged into the large one when it holds `_MIN_PENDING` entries or a
+`_PENDING_SHARE`-th of the large level, at most `_MAX_PENDING`. Adding one appeal stays cheap, a
+lookup is a binary search in each level, and no entry costs a Python object (a dict of lists for
+the new entries took about 75 bytes an entry).
 """
 
 from __future__ import annotations
@@ -12,7 +15,36 @@ from collections.abc import Sequence
 
 import numpy as np
 
-_MIN_PENDING = 65_536
+_MIN_PENDING = 16_384
+_PENDING_SHARE = 32
+_MAX_PENDING = 131_072
+
+
+def _find(keys: np.ndarray, rows: np.ndarray, query: np.ndarray, limit: int | None) -> np.ndarray:
+    """Rows of sorted `keys` under any of `query`, per key at most the `limit` newest (the last ones)."""
+    left = np.searchsorted(keys, query, side="left")
+    right = np.searchsorted(keys, query, side="right")
+    if limit is not None:
+        left = np.maximum(left, right - limit)
+    lengths = right - left
+    total = int(lengths.sum())
+    if not total:
+        return np.empty(0, dtype=np.int32)
+    starts = np.repeat(left - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return rows[starts + np.arange(total)]
+
+
+def _count(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    return np.searchsorted(keys, query, side="right") - np.searchsorted(keys, query, side="left")
+
+
+def _insert(keys: np.ndarray, rows: np.ndarray, new_keys: np.ndarray, new_rows: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted `keys`/`rows` with the new pairs inserted; equal keys keep the order they were added in."""
+    order = np.lexsort((new_rows, new_keys))
+    new_keys, new_rows = new_keys[order], new_rows[order]
+    at = np.searchsorted(keys, new_keys, side="right")
+    return np.insert(keys, at, new_keys), np.insert(rows, at, new_rows)
 
 
 class KeyTable:
@@ -22,82 +54,56 @@ class KeyTable:
         self.dtype = dtype
         self.keys = np.empty(0, dtype=dtype)
         self.rows = np.empty(0, dtype=np.int32)
-        self.pending: dict[int, list[int]] = {}
-        self.pending_count = 0
+        self.pending_keys = np.empty(0, dtype=dtype)  # the small level, sorted like the large one
+        self.pending_rows = np.empty(0, dtype=np.int32)
+
+    @property
+    def pending_count(self) -> int:
+        return len(self.pending_keys)
 
     def __len__(self) -> int:
         return len(self.keys) + self.pending_count
 
     @property
     def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.rows.nbytes) + 100 * self.pending_count
+        return int(self.keys.nbytes + self.rows.nbytes + self.pending_keys.nbytes + self.pending_rows.nbytes)
 
     def add(self, keys: Sequence[int], row: int) -> None:
         """Add one row under each of `keys` (Python ints)."""
-        for key in keys:
-            self.pending.setdefault(key, []).append(row)
-        self.pending_count += len(keys)
-        if self.pending_count > max(_MIN_PENDING, len(self.keys) // 8):
+        new_keys = np.asarray(keys, dtype=self.dtype)
+        self.pending_keys, self.pending_rows = _insert(
+            self.pending_keys, self.pending_rows, new_keys, np.full(len(new_keys), row, dtype=np.int32))
+        if self.pending_count > max(_MIN_PENDING, min(len(self.keys) // _PENDING_SHARE, _MAX_PENDING)):
             self.compact()
 
     def add_many(self, keys: np.ndarray, rows: np.ndarray) -> None:
         """Add many (key, row) pairs at once; rows must be newer than every row already stored."""
         self.compact()
-        self._merge(np.asarray(keys, dtype=self.dtype).ravel(), np.asarray(rows, dtype=np.int32).ravel())
+        self.keys, self.rows = _insert(self.keys, self.rows, np.asarray(keys, dtype=self.dtype).ravel(),
+                                       np.asarray(rows, dtype=np.int32).ravel())
 
     def compact(self) -> None:
-        """Move the pending entries into the sorted arrays."""
+        """Merge the small level into the large one (its rows are newer than every row there)."""
         if not self.pending_count:
             return
-        keys = np.fromiter(
-            (k for k, rows in self.pending.items() for _ in rows), dtype=self.dtype, count=self.pending_count
-        )
-        rows = np.fromiter(
-            (r for rows in self.pending.values() for r in rows), dtype=np.int32, count=self.pending_count
-        )
-        self.pending, self.pending_count = {}, 0
-        self._merge(keys, rows)
-
-    def _merge(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        order = np.lexsort((rows, keys))
-        keys, rows = keys[order], rows[order]
-        # Inserting after equal keys keeps each key's rows in insertion order.
-        at = np.searchsorted(self.keys, keys, side="right")
-        self.keys = np.insert(self.keys, at, keys)
-        self.rows = np.insert(self.rows, at, rows)
+        self.keys, self.rows = _insert(self.keys, self.rows, self.pending_keys, self.pending_rows)
+        self.pending_keys = np.empty(0, dtype=self.dtype)
+        self.pending_rows = np.empty(0, dtype=np.int32)
 
     def counts(self, keys: Sequence[int]) -> np.ndarray:
         """How many rows each of `keys` has (a document frequency, for term tables)."""
         query = np.asarray(keys, dtype=self.dtype)
-        found = np.searchsorted(self.keys, query, side="right") - np.searchsorted(
-            self.keys, query, side="left"
-        )
-        if self.pending_count:
-            found = found + np.array([len(self.pending.get(k, ())) for k in keys])
-        return found
+        return _count(self.keys, query) + _count(self.pending_keys, query)
 
     def lookup(self, keys: Sequence[int], limit: int | None = None) -> np.ndarray:
         """Rows stored under any of `keys` (Python ints); per key at most the `limit` newest ones
-        of the sorted part and of the pending part each."""
+        of each level."""
         query = np.asarray(keys, dtype=self.dtype)
-        left = np.searchsorted(self.keys, query, side="left")
-        right = np.searchsorted(self.keys, query, side="right")
-        if limit is not None:
-            left = np.maximum(left, right - limit)
-        lengths = right - left
-        total = int(lengths.sum())
-        parts = []
-        if total:
-            starts = np.repeat(left - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-            parts.append(self.rows[starts + np.arange(total)])
-        if self.pending_count:
-            for key in keys:
-                recent = self.pending.get(key)
-                if recent:
-                    parts.append(np.asarray(recent[-limit:] if limit else recent, dtype=np.int32))
-        if not parts:
-            return np.empty(0, dtype=np.int32)
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        old = _find(self.keys, self.rows, query, limit)
+        if not self.pending_count:
+            return old
+        new = _find(self.pending_keys, self.pending_rows, query, limit)
+        return np.concatenate((old, new)) if len(new) else old
 
     def state(self) -> dict[str, np.ndarray]:
         self.compact()
