@@ -113,6 +113,19 @@ def test_fixture_shape(pairs: pd.DataFrame) -> None:
         assert pd.to_datetime(pairs[f"created_at_{side}"]).notna().all()
 
 
+def test_fresh_held_out_set_shape(pairs: pd.DataFrame) -> None:
+    """The second held-out set: same columns, its own families and ids, one text per id."""
+    fresh = pd.read_csv(FIXTURE.with_name("dedupe_pairs_fresh.csv"), keep_default_na=False, dtype=str)
+    assert list(fresh.columns) == list(pairs.columns)
+    assert set(fresh["split"]) == {"fresh"} and set(fresh["label"]) == {"0", "1"} and len(fresh) >= 100
+    assert fresh["pair_id"].is_unique and not set(fresh["family"]) & set(pairs["family"])
+    sides = pd.concat([fresh[[f"id_{s}", f"text_{s}"]].set_axis(["id", "text"], axis=1) for s in ("a", "b")])
+    assert (sides.groupby("id")["text"].nunique() == 1).all()
+    assert not set(sides["id"]) & (set(pairs["id_a"]) | set(pairs["id_b"]))
+    for side in ("a", "b"):
+        assert pd.to_datetime(fresh[f"created_at_{side}"]).notna().all()
+
+
 def test_pair_set_quality_on_dev(pairs: pd.DataFrame, config: DedupeConfig) -> None:
     from evaluation.eval_dedupe import decide_pairs, precision_recall
 
