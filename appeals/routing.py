@@ -64,6 +64,8 @@ class ServiceSettings(_Frozen):
 class StoreSettings(_Frozen):
     sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "NORMAL"
     min_free_mb: float = Field(default=16, ge=0)  # SQLite folder with less free space: /readyz says not ready
+    connect_timeout_s: float = Field(default=5, gt=0, le=300)  # a connection (or SQLite lock) not had by then fails
+    statement_timeout_s: float = Field(default=30, ge=0, le=3600)  # PostgreSQL cancels longer statements (0: never)
 
 
 class DepartmentRule(_Frozen):

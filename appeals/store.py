@@ -8,6 +8,7 @@ APPEALS_DB_URL says so. The schema is owned by the Alembic migrations in appeals
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 
 DB_URL_ENV = "APPEALS_DB_URL"
 _ID_CHUNK = 500  # SQLite allows a limited number of bound parameters per statement
@@ -168,33 +170,51 @@ def database_url() -> str:
     return env if env else f"sqlite:///{home_dir() / 'appeals.db'}"
 
 
-def _sqlite_pragmas(synchronous: str) -> Any:
+def _sqlite_pragmas(synchronous: str, busy_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")  # how long a write waits for another writer
         cursor.close()
 
     return on_connect
 
 
-def make_engine(url: str | None = None, sqlite_synchronous: str = "NORMAL") -> Engine:
+def make_engine(url: str | None = None, sqlite_synchronous: str = "NORMAL", connect_timeout_s: float = 10.0,
+                statement_timeout_s: float | None = None) -> Engine:
     """An engine for `url` (default `database_url()`); creates the SQLite file's folder if needed.
 
     SQLite runs in WAL mode. `sqlite_synchronous` NORMAL: a committed appeal survives a killed
     process (no fsync per commit); FULL: it also survives a power cut, at one fsync per commit.
+
+    A database that hangs rather than refusing must not hold a caller forever. PostgreSQL: a
+    connection not made within `connect_timeout_s` fails (libpq connect_timeout, whole seconds, at
+    least 2), a statement running longer than `statement_timeout_s` is cancelled by the server, and a
+    link that stops answering mid-statement is dropped after the larger of the two (tcp_user_timeout).
+    SQLite: a write waits at most `connect_timeout_s` for another writer's lock. A `connect_timeout`
+    or `options` given in the URL wins.
     """
     if sqlite_synchronous not in ("NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"sqlite_synchronous must be NORMAL, FULL or EXTRA, not {sqlite_synchronous!r}")
     url = url or database_url()
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        connect_args["connect_timeout"] = max(2, math.ceil(connect_timeout_s))
+        silent_ms = 1000 * max(connect_timeout_s, statement_timeout_s or 0.0)
+        connect_args["tcp_user_timeout"] = int(silent_ms) if statement_timeout_s else 0
+        if statement_timeout_s:
+            connect_args["options"] = f"-c statement_timeout={int(1000 * statement_timeout_s)}"
+        for key in make_url(url).query:  # what the URL sets wins
+            connect_args.pop(key, None)
     # hide_parameters: a database error (logged by the service) never carries the appeal's values
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True)
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True,
+                           connect_args=connect_args)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous))
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous, int(1000 * connect_timeout_s)))
     return engine
 
 

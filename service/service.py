@@ -98,7 +98,9 @@ class AppealsService:
         routing = load_routing_config()
         malloc = tune_malloc(routing.service.malloc_arenas,  # before the request threads allocate
                              routing.service.malloc_mmap_threshold_kb)
-        self.engine = make_engine(sqlite_synchronous=routing.store.sqlite_synchronous)
+        self.engine = make_engine(sqlite_synchronous=routing.store.sqlite_synchronous,
+                                  connect_timeout_s=routing.store.connect_timeout_s,
+                                  statement_timeout_s=routing.store.statement_timeout_s or None)
         upgrade(self.engine)
         stored = {"topic": self.topic_model, "topic_group": self.topic_group_model,
                   "department": self.department_model, "urgency": self.urgency_model}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 
 from appeals.bento_models import CHECKSUMS, MLFLOW_FOLDER, ModelFilesError, check_model_files, write_checksums
@@ -88,3 +92,90 @@ def test_models_without_checksums_are_only_checked_for_mlmodel(model_dir: Path) 
     (model_dir / CHECKSUMS).unlink()
     (model_dir / MLFLOW_FOLDER / "model.pkl").write_bytes(b"")
     check_model_files("appeals-topic:v1", model_dir)
+
+
+def _silent_server() -> tuple[socket.socket, list[socket.socket]]:
+    """A TCP server that accepts connections and never answers: a database that hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server, held
+
+
+def test_a_hanging_postgresql_is_reported_unreachable_instead_of_waiting_forever() -> None:
+    """Without a connect timeout libpq waits for the silent server as long as the OS lets it."""
+    server, held = _silent_server()
+    port = server.getsockname()[1]
+    found: list[str | None] = []
+    try:
+        engine = make_engine(f"postgresql+psycopg://nobody:secret@127.0.0.1:{port}/none", connect_timeout_s=2)
+        probe = threading.Thread(target=lambda: found.append(store_problem(engine, 0)), daemon=True)
+        probe.start()
+        probe.join(timeout=30)
+        assert found, "store_problem still waiting for a database that never answers"
+        assert found[0] is not None and "unreachable" in found[0] and "secret" not in found[0]
+        assert held, "the probe never reached the silent server"
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+
+
+def _driver_params(engine: Engine) -> dict:
+    """The keyword arguments SQLAlchemy hands the driver's connect() (caught before it connects)."""
+    seen: dict = {}
+
+    def capture(dialect: object, record: object, cargs: object, cparams: dict) -> None:
+        seen.update(cparams)
+        raise RuntimeError("captured")
+
+    event.listen(engine, "do_connect", capture)
+    with pytest.raises(RuntimeError, match="captured"):
+        engine.connect()
+    return seen
+
+
+def test_postgresql_timeouts_reach_the_driver_and_the_url_wins() -> None:
+    params = _driver_params(make_engine("postgresql+psycopg://u:p@127.0.0.1:1/db", connect_timeout_s=3,
+                                        statement_timeout_s=20))
+    assert params["connect_timeout"] == 3 and params["options"] == "-c statement_timeout=20000"
+    assert params["tcp_user_timeout"] == 20000
+    assert "options" not in _driver_params(make_engine("postgresql+psycopg://u:p@127.0.0.1:1/db"))
+    from_url = _driver_params(make_engine("postgresql+psycopg://u:p@127.0.0.1:1/db?connect_timeout=7",
+                                          connect_timeout_s=3))
+    assert str(from_url["connect_timeout"]) == "7"
+
+
+def test_sqlite_write_waits_for_a_lock_at_most_the_connect_timeout(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy import text as sql
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}", connect_timeout_s=0.3)
+    with engine.begin() as conn:
+        conn.execute(sql("CREATE TABLE t (x INTEGER)"))
+    holder = sqlite3.connect(tmp_path / "a.db")
+    holder.execute("BEGIN EXCLUSIVE")
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(sql("INSERT INTO t VALUES (1)"))
+        except OperationalError as exc:
+            failed.append(exc)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    writer.join(timeout=20)
+    holder.rollback()
+    holder.close()
+    assert failed and "locked" in str(failed[0])

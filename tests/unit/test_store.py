@@ -161,3 +161,24 @@ def test_default_url_uses_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert database_url() == f"sqlite:///{tmp_path / 'appeals.db'}"
     monkeypatch.setenv("APPEALS_DB_URL", "postgresql+psycopg://u@127.0.0.1/db")
     assert database_url().startswith("postgresql+psycopg://")
+
+
+@pytest.mark.postgres
+def test_postgresql_cancels_a_statement_past_the_statement_timeout() -> None:
+    """A statement stuck on the server (here pg_sleep) fails after statement_timeout_s instead of
+    holding the request; one within it runs."""
+    from sqlalchemy import text as sql
+    from sqlalchemy.exc import OperationalError
+
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        pytest.skip(f"{PG_URL_ENV} not set (see .ci/start_postgres.sh)")
+    eng = make_engine(url, statement_timeout_s=1)
+    try:
+        with eng.connect() as conn:
+            assert conn.execute(sql("SELECT pg_sleep(0.1), 1")).all()[0][1] == 1
+            assert conn.execute(sql("SHOW statement_timeout")).scalar() == "1s"
+        with pytest.raises(OperationalError, match="statement timeout"), eng.connect() as conn:
+            conn.execute(sql("SELECT pg_sleep(5)"))
+    finally:
+        eng.dispose()
