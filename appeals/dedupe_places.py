@@ -45,21 +45,35 @@ _OBJECT_AFTER = re.compile(
     rf"\b{_OBJECT_WORD}\s*(?:№\s*)?(\d{{1,3}})(?!\d|[.,:]\d){_STOP_AFTER}", re.IGNORECASE
 )
 _OBJECT_BEFORE = re.compile(rf"(?<![\d.,:])(\d{{1,3}})(?:-?[а-я]{{1,3}})?\s+{_OBJECT_WORD}", re.IGNORECASE)
-_ORDINALS = {
-    "перв": "1",
-    "втор": "2",
-    "трет": "3",
-    "четв": "4",
-    "пят": "5",
-    "шест": "6",
-    "седьм": "7",
-    "восьм": "8",
-    "девят": "9",
-    "десят": "10",
-}
+# Numbers written as words before a numbered object («третий подъезд», «тридцать шестой автобус»,
+# «в сороковой школе»): an ordinal (stem and case ending), after a cardinal ten or not.
+_ORDINAL_STEMS = {"перв": 1, "втор": 2, "трет": 3, "четв[её]рт": 4, "пят": 5, "шест": 6, "седьм": 7,
+                  "восьм": 8, "девят": 9, "десят": 10, "одиннадцат": 11, "двенадцат": 12, "тринадцат": 13,
+                  "четырнадцат": 14, "пятнадцат": 15, "шестнадцат": 16, "семнадцат": 17, "восемнадцат": 18,
+                  "девятнадцат": 19, "двадцат": 20, "тридцат": 30, "сороков": 40, "пятидесят": 50,
+                  "шестидесят": 60, "семидесят": 70, "восьмидесят": 80, "девяност": 90}
+_CARDINAL_TENS = {"двадцать": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50, "шестьдесят": 60,
+                  "семьдесят": 70, "восемьдесят": 80, "девяносто": 90}
+_ORDINAL_ENDING = r"(?:ый|ой|ий|ая|ое|ые|ого|ому|ом|ую|ых|ым|ыми|ей|ьего|ьему|ьем|ья|ье|ьи|ью|ьей|ьих|ьим|ьими)"
+
+
+def _alternatives(stems: dict[str, int]) -> str:
+    return "|".join(sorted(stems, key=len, reverse=True))
+
+
 _OBJECT_ORDINAL = re.compile(
-    r"\b(перв|втор|трет|четв|пят|шест|седьм|восьм|девят|десят)[а-яё]*\s+(подъезд)", re.IGNORECASE
+    rf"\b(?:({_alternatives(_CARDINAL_TENS)})\s+)?({_alternatives(_ORDINAL_STEMS)}){_ORDINAL_ENDING}\s+"
+    rf"{_OBJECT_WORD}",
+    re.IGNORECASE,
 )
+
+
+def _number_in_words(tens: str | None, stem: str) -> str:
+    low = stem.lower().replace("ё", "е")
+    value = next(v for k, v in _ORDINAL_STEMS.items() if re.fullmatch(k, low))
+    return str(value + (_CARDINAL_TENS[tens.lower()] if tens and value < 10 else 0))
+
+
 # Cheap substring checks that let most texts skip the slower patterns.
 _OBJECT_HINTS = (
     "поликлин",
@@ -247,7 +261,7 @@ def _first_object(text: str) -> tuple[str | None, str | None]:
     ordinal = _OBJECT_ORDINAL.search(text)
     found = [(m.start(), m.group(1), m.group(2)) for m in [after] if m]
     found += [(m.start(), m.group(2), m.group(1)) for m in [before] if m]
-    found += [(m.start(), m.group(2), _ORDINALS[m.group(1).lower()]) for m in [ordinal] if m]
+    found += [(m.start(), m.group(3), _number_in_words(m.group(1), m.group(2))) for m in [ordinal] if m]
     if not found:
         return None, None
     _, word, number = min(found)
