@@ -15,6 +15,8 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +75,67 @@ def fingerprint(folder: Path) -> dict[str, tuple[int, int]]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+class StoreHangs(Exception):
+    """The store did not answer within the service's bound (`str(exc)` is the reason for the client)."""
+
+
 class ServiceHealth:
-    """The worker's view of its store and model files: a store circuit plus the readiness probe."""
+    """The worker's view of its store and model files: a store circuit plus the readiness probe.
+
+    With `probe_timeout_s`, a store probe that has not answered by then counts as a failure ("it
+    hangs"), so `/readyz` answers instead of waiting for a frozen database; the probe left waiting
+    is not repeated until it returns.
+    """
 
     def __init__(self, engine: Engine, min_free_bytes: int, model_folders: dict[str, Path],
-                 recheck_s: float = 1.0) -> None:
+                 recheck_s: float = 1.0, probe_timeout_s: float | None = None) -> None:
         self.engine, self.min_free_bytes, self.recheck_s = engine, min_free_bytes, recheck_s
+        self.probe_timeout_s = probe_timeout_s
         self.models = {name: (folder, fingerprint(folder)) for name, folder in model_folders.items()}
         self.store_down: str | None = None  # why the last store call failed; None while it works
         self._checked_at = 0.0
         self._lock = threading.Lock()
         self._reported: str | None = None  # the last readiness answer logged
+        self._stuck: threading.Thread | None = None  # a probe still waiting for the store
+        self._stuck_since = 0.0
+
+    def _hang_reason(self, seconds: float) -> str:
+        return (f"the appeal store {store_name(self.engine)} has not answered for {seconds:.1f} s (it hangs); "
+                "check the database server and the network to it")
+
+    def probe(self) -> str | None:
+        """`store_problem`, bounded by `probe_timeout_s` when set."""
+        if self.probe_timeout_s is None:
+            return store_problem(self.engine, self.min_free_bytes)
+        if self._stuck is not None and self._stuck.is_alive():
+            return self._hang_reason(time.monotonic() - self._stuck_since)
+        found: list[str | None] = []
+        worker = threading.Thread(target=lambda: found.append(store_problem(self.engine, self.min_free_bytes)),
+                                  name="store-probe", daemon=True)
+        started = time.monotonic()
+        worker.start()
+        worker.join(self.probe_timeout_s)
+        if found:
+            return found[0]
+        self._stuck, self._stuck_since = worker, started
+        return self._hang_reason(self.probe_timeout_s)
+
+    @contextmanager
+    def holding(self, lock: threading.Lock, wait_s: float) -> Iterator[None]:
+        """Hold `lock` (the worker's store lock); raise StoreHangs, and refuse writes from then on until
+        a probe passes, when it is not free within `wait_s`: a store call stuck under it (a frozen
+        database) must not leave every later request waiting for its client to give up."""
+        if not lock.acquire(timeout=wait_s):
+            reason = self._hang_reason(wait_s)
+            with self._lock:
+                if self.store_down is None:
+                    log.error(json.dumps({"event": "store_unavailable", "reason": reason}))
+                self.store_down, self._checked_at = reason, time.monotonic()
+            raise StoreHangs(reason)
+        try:
+            yield
+        finally:
+            lock.release()
 
     def trip(self, exc: BaseException) -> str:
         """A store call failed: refuse writes until a probe passes. Returns the reason for the client."""
@@ -101,7 +153,7 @@ class ServiceHealth:
         with self._lock:
             if time.monotonic() - self._checked_at >= self.recheck_s:
                 self._checked_at = time.monotonic()
-                problem = store_problem(self.engine, self.min_free_bytes)
+                problem = self.probe()
                 if problem is None:
                     log.info(json.dumps({"event": "store_available", "after": self.store_down}))
                 self.store_down = problem
@@ -120,7 +172,7 @@ class ServiceHealth:
         """The readiness answer: store reachable with room to write, model files as loaded. Logs changes.
 
         A store problem found here also refuses writes at once, as a failed write would."""
-        store = store_problem(self.engine, self.min_free_bytes)
+        store = self.probe()
         problem = store or self.model_problem()
         with self._lock:
             self.store_down, self._checked_at = store, time.monotonic()

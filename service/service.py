@@ -35,7 +35,7 @@ from appeals.api_models import (
     Open311Service,
 )
 from appeals.guard import ConfiguredCORS, RequestGuard
-from appeals.health import STORE_ERRORS, StoreGate, refusal
+from appeals.health import STORE_ERRORS, StoreGate, StoreHangs, refusal
 from appeals.overload import OverloadGuard
 from appeals.registry import MODEL_NAMES
 
@@ -77,7 +77,11 @@ def _with_status(ctx: bentoml.Context, response: Any) -> Any:
 
 
 @bentoml.asgi_app(extra_routes, path="/")
-@bentoml.service(name="appeals", workers=1, traffic={"timeout": 120})
+# threads=2: BentoML runs sync APIs one at a time by default (threads=1), so a request stuck on a frozen
+# database would hold every later one until its client gave up. With a second thread the next
+# request reaches the store lock, is refused after its bound (ServiceHealth.holding: 503, "it hangs")
+# and trips the store circuit, so the rest are refused at once. The heavy work stays under that lock.
+@bentoml.service(name="appeals", workers=1, threads=2, traffic={"timeout": 120})
 class AppealsService:
     topic_model = bentoml.models.BentoModel(f"{MODEL_NAMES['topic']}:latest")
     topic_group_model = bentoml.models.BentoModel(f"{MODEL_NAMES['topic_group']}:latest")
@@ -108,9 +112,12 @@ class AppealsService:
                                      routing, load_urgency_config().deadline,
                                      topic_groups_of(self.topic_model), restore_index(self.engine))
         self.health = ServiceHealth(self.engine, int(routing.store.min_free_mb * 2**20),
-                                    {str(m.tag): Path(m.path) for m in stored.values()})
+                                    {str(m.tag): Path(m.path) for m in stored.values()},
+                                    probe_timeout_s=routing.store.connect_timeout_s + 1)
         self.classifier.warm_up()  # /readyz answers only when the first appeal will be fast
         self.lock = threading.Lock()  # the duplicate index and the store writes go one batch at a time
+        # how long a request waits for that lock before it is refused as "store hangs" (503)
+        self.lock_wait_s = routing.store.connect_timeout_s + (routing.store.statement_timeout_s or 30)
         self.refresh_every_s = routing.service.index_refresh_hours * 3600
         self.index_built = time.monotonic()
         self.refreshing = threading.Lock()  # held while a background rebuild of the index runs
@@ -132,13 +139,15 @@ class AppealsService:
 
         started = time.perf_counter()
         try:
-            with self.lock:
+            with self.health.holding(self.lock, self.lock_wait_s):
                 known = frozenset(existing_ids(self.engine, [r.id for r in requests if r.id]))
                 answers = self.classifier.classify(requests, datetime.now(UTC), known)
                 save_appeals(self.engine, [appeal_row(r, a) for r, a in zip(requests, answers, strict=True)
                                            if not a.already_stored])
         except STORE_ERRORS as exc:
             raise StoreUnavailable(self.health.trip(exc)) from None
+        except StoreHangs as exc:
+            raise StoreUnavailable(str(exc)) from None
         self._maybe_refresh_index()
         log.info(json.dumps({"event": "classified", "n": len(answers),
                              "needs_review": sum(a.needs_review for a in answers),
@@ -167,31 +176,39 @@ class AppealsService:
         """An operator's correction, stored for retraining (`appeals train` can include them)."""
         from appeals.guard import KEY_ID_HEADER
         from appeals.masking import mask_text
-        from appeals.store import CorrectionRow, UnknownAppealError, save_correction
+        from appeals.store import CorrectionRow, UnknownAppealError
 
         # the audit record names the key that sent it (set by the guard, never by the client)
         row = CorrectionRow(**correction.model_dump(exclude={"comment"}),
                             comment=mask_text(correction.comment) if correction.comment else None,
                             key_id=ctx.request.headers.get(KEY_ID_HEADER.decode()))
-        with self.lock:  # the duplicate index and the store change together
-            try:
-                # regroup first: it checks both ids before it changes anything
-                group = self._regroup(correction) if correction.group_action else None
-                correction_id = save_correction(self.engine, row)
-            except UnknownAppealError as exc:
-                return _with_status(ctx, JSONResponse(
-                    {"error": str(exc), "detail": [{"field": "appeal_id", "msg": "unknown id"}]}, status_code=404))
-            except KeyError as exc:
-                field = "merge_with" if exc.args[0] == correction.merge_with else "appeal_id"
-                return _with_status(ctx, JSONResponse({"error": f"{field} {exc.args[0]!r}: not in the duplicate index",
-                                                       "detail": [{"field": field, "msg": "unknown id"}]},
-                                                      status_code=404))
-            except STORE_ERRORS as exc:
-                return _with_status(ctx, refusal(self.health.trip(exc)))
+        try:
+            correction_id, group = self._store_correction(correction, row)
+        except StoreHangs as exc:
+            return _with_status(ctx, refusal(str(exc)))
+        except UnknownAppealError as exc:
+            return _with_status(ctx, JSONResponse(
+                {"error": str(exc), "detail": [{"field": "appeal_id", "msg": "unknown id"}]}, status_code=404))
+        except KeyError as exc:
+            field = "merge_with" if exc.args[0] == correction.merge_with else "appeal_id"
+            return _with_status(ctx, JSONResponse({"error": f"{field} {exc.args[0]!r}: not in the duplicate index",
+                                                   "detail": [{"field": field, "msg": "unknown id"}]},
+                                                  status_code=404))
+        except STORE_ERRORS as exc:
+            return _with_status(ctx, refusal(self.health.trip(exc)))
         log.info(json.dumps({"event": "feedback", "appeal_id": row.appeal_id, "operator": row.operator_id,
                              "group_action": row.group_action}))
         return FeedbackResponse(correction_id=correction_id, appeal_id=row.appeal_id, corrected_at=row.corrected_at,
                                 group_id=group[0] if group else None, group_size=group[1] if group else None)
+
+    def _store_correction(self, correction: FeedbackRequest, row: Any) -> tuple[int, tuple[str, int] | None]:
+        """Regroup (when asked) and store the correction, under the store lock: the duplicate index
+        and the store change together. Regrouping goes first: it checks both ids before it changes anything."""
+        from appeals.store import save_correction
+
+        with self.health.holding(self.lock, self.lock_wait_s):
+            group = self._regroup(correction) if correction.group_action else None
+            return save_correction(self.engine, row), group
 
     def _maybe_refresh_index(self) -> None:
         """Start a background rebuild of the duplicate index when one is due (see routing.toml)."""

@@ -274,6 +274,68 @@ def test_database_down_means_not_ready_and_503_then_serves_again(home: Path, tmp
         print(f"\ndatabase down: not ready after {went_down:.1f} s, ready again {back:.1f} s after restart")
 
 
+def _cluster_processes(pg_env: dict[str, str]) -> list[Any]:
+    import psutil
+
+    postmaster = int((Path(pg_env["APPEALS_PG_DIR"]) / "postmaster.pid").read_text().split()[0])
+    root = psutil.Process(postmaster)
+    return [root, *root.children(recursive=True)]
+
+
+def test_frozen_database_means_503_and_not_ready_within_bounds(home: Path, tmp_path: Path) -> None:
+    """The database server stops answering without closing anything (every process of the cluster
+    SIGSTOPped: the kernel still acknowledges packets, so no driver timeout fires). The request that
+    was talking to it waits; the ones behind it are refused with 503 after the store lock's bound,
+    /readyz says not ready within the probe timeout, and after the server resumes everything that was
+    answered 200 is stored once and the refused appeals can be sent again."""
+    import signal
+
+    import httpx
+
+    routing = tmp_path / "routing.toml"
+    text = (ROOT / "training" / "configs" / "routing.toml").read_text(encoding="utf-8")
+    routing.write_text(text.replace("connect_timeout_s = 5", "connect_timeout_s = 2")
+                       .replace("statement_timeout_s = 30", "statement_timeout_s = 2"), encoding="utf-8")
+    with own_postgres() as (url, pg_env), served(home, tmp_path, APPEALS_DB_URL=url,
+                                                 APPEALS_ROUTING_CONFIG=str(routing)) as server:
+        post = lambda appeal_id, k, timeout=60.0: httpx.post(  # noqa: E731
+            f"{server.url}/classify", json={"id": appeal_id, "text": TEXT.format(k=k)}, headers=PORTAL,
+            timeout=timeout)
+        assert post("fz-1", 1).status_code == 200
+        frozen = _cluster_processes(pg_env)
+        stuck: list[Any] = []
+        try:
+            for proc in frozen:
+                proc.send_signal(signal.SIGSTOP)
+            waiting = threading.Thread(target=lambda: stuck.append(post("fz-2", 2, timeout=300)), daemon=True)
+            waiting.start()
+            time.sleep(1.0)  # fz-2 now holds the store lock, waiting for the frozen server
+            started = time.monotonic()
+            behind = post("fz-3", 3)
+            refused_after = time.monotonic() - started
+            assert_refused_clearly(behind, "has not answered", "hangs")
+            started = time.monotonic()
+            ready = httpx.get(f"{server.url}/readyz", timeout=60)
+            probe_s = time.monotonic() - started
+            assert ready.status_code == 503
+            at_once = time.monotonic()
+            assert_refused_clearly(post("fz-4", 4))  # refused at once while the store hangs
+            at_once = time.monotonic() - at_once
+            assert not stuck  # the first request still waits for the server
+        finally:
+            for proc in frozen:
+                proc.send_signal(signal.SIGCONT)
+        waiting.join(timeout=120)
+        assert stuck and stuck[0].status_code == 200  # answered once the server resumed, and stored
+        back = wait_for(f"{server.url}/readyz", 200, timeout=60)
+        assert post("fz-3", 3).json()["already_stored"] is False
+        assert post("fz-1", 1).json()["already_stored"] is True
+        assert sorted(stored_ids(url, "fz-")) == ["fz-1", "fz-2", "fz-3"]
+        assert "Traceback" not in server.logs()
+        print(f"\nfrozen database: the request behind refused after {refused_after:.1f} s, /readyz 503 after "
+              f"{probe_s:.1f} s, next write refused in {at_once:.2f} s, ready again {back:.1f} s after resuming")
+
+
 def _model_dir(models: Path, task: str) -> Path:
     from appeals.registry import model_name
 

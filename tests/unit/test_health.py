@@ -179,3 +179,44 @@ def test_sqlite_write_waits_for_a_lock_at_most_the_connect_timeout(tmp_path: Pat
     holder.rollback()
     holder.close()
     assert failed and "locked" in str(failed[0])
+
+
+def test_readiness_answers_within_the_probe_timeout_when_the_store_hangs() -> None:
+    """A database that never answers (libpq's own connect timeout set far away): /readyz's check
+    returns 'not ready, it hangs' after probe_timeout_s, and while that probe is still waiting the
+    next check answers at once without starting another."""
+    server, held = _silent_server()
+    port = server.getsockname()[1]
+    try:
+        engine = make_engine(f"postgresql+psycopg://nobody:secret@127.0.0.1:{port}/none", connect_timeout_s=60)
+        health = ServiceHealth(engine, 0, {}, probe_timeout_s=0.5)
+        answers: list[bool] = []
+        checks = threading.Thread(target=lambda: answers.extend([health.ready(), health.ready()]), daemon=True)
+        checks.start()
+        checks.join(timeout=20)
+        assert answers == [False, False], "the readiness check waited for a database that never answers"
+        assert health.store_down is not None and "has not answered" in health.store_down
+        assert "it hangs" in health.store_down and "secret" not in health.store_down
+        assert threading.active_count() < 50
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+
+
+def test_a_store_lock_held_too_long_refuses_and_opens_again(tmp_path: Path) -> None:
+    """A store call stuck under the worker's lock: the next request waits at most wait_s, is refused
+    as 'store hangs', and writes are refused at once until a probe passes again."""
+    from appeals.health import StoreHangs
+
+    health = ServiceHealth(make_engine(f"sqlite:///{tmp_path / 'a.db'}"), 0, {}, recheck_s=0.0)
+    lock = threading.Lock()
+    lock.acquire()  # the stuck call
+    with pytest.raises(StoreHangs, match="has not answered for 0.2 s"), health.holding(lock, 0.2):
+        pass
+    assert health.store_down is not None and "it hangs" in health.store_down
+    lock.release()
+    assert health.store_refusal() is None  # the probe passes: writes go ahead again
+    with health.holding(lock, 0.2):
+        assert lock.locked()
+    assert not lock.locked()
