@@ -5,7 +5,7 @@
 # Stop it with: .ci/start_postgres.sh stop
 set -euo pipefail
 PGPORT="${PGPORT:-55432}"
-PGDATA_DIR="${APPEALS_PG_DIR:-/tmp/appeals-pg}"
+PGDATA_DIR="${APPEALS_PG_DIR:-${TMPDIR:-/tmp}/appeals-pg}"
 DB=appeals_test
 export DEBIAN_FRONTEND=noninteractive
 

@@ -126,12 +126,7 @@ class ServiceHealth:
         a probe passes, when it is not free within `wait_s`: a store call stuck under it (a frozen
         database) must not leave every later request waiting for its client to give up."""
         if not lock.acquire(timeout=wait_s):
-            reason = self._hang_reason(wait_s)
-            with self._lock:
-                if self.store_down is None:
-                    log.error(json.dumps({"event": "store_unavailable", "reason": reason}))
-                self.store_down, self._checked_at = reason, time.monotonic()
-            raise StoreHangs(reason)
+            raise StoreHangs(self._refuse_writes(self._hang_reason(wait_s)))
         try:
             yield
         finally:
@@ -139,7 +134,10 @@ class ServiceHealth:
 
     def trip(self, exc: BaseException) -> str:
         """A store call failed: refuse writes until a probe passes. Returns the reason for the client."""
-        reason = f"the appeal store {store_name(self.engine)} failed ({describe(exc)})"
+        return self._refuse_writes(f"the appeal store {store_name(self.engine)} failed ({describe(exc)})")
+
+    def _refuse_writes(self, reason: str) -> str:
+        """Open the store circuit with `reason` (logged when it opens); returns the reason."""
         with self._lock:
             if self.store_down is None:
                 log.error(json.dumps({"event": "store_unavailable", "reason": reason}))

@@ -192,7 +192,8 @@ def make_engine(url: str | None = None, sqlite_synchronous: str = "NORMAL", conn
     A database that hangs rather than refusing must not hold a caller forever. PostgreSQL: a
     connection not made within `connect_timeout_s` fails (libpq connect_timeout, whole seconds, at
     least 2), a statement running longer than `statement_timeout_s` is cancelled by the server, and a
-    link that stops answering mid-statement is dropped after the larger of the two (tcp_user_timeout).
+    link that stops answering mid-statement is dropped after the larger of the two (tcp_user_timeout,
+    set only with a statement timeout).
     SQLite: a write waits at most `connect_timeout_s` for another writer's lock. A `connect_timeout`
     or `options` given in the URL wins.
     """
@@ -204,10 +205,9 @@ def make_engine(url: str | None = None, sqlite_synchronous: str = "NORMAL", conn
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql"):
         connect_args["connect_timeout"] = max(2, math.ceil(connect_timeout_s))
-        silent_ms = 1000 * max(connect_timeout_s, statement_timeout_s or 0.0)
-        connect_args["tcp_user_timeout"] = int(silent_ms) if statement_timeout_s else 0
         if statement_timeout_s:
             connect_args["options"] = f"-c statement_timeout={int(1000 * statement_timeout_s)}"
+            connect_args["tcp_user_timeout"] = int(1000 * max(connect_timeout_s, statement_timeout_s))
         for key in make_url(url).query:  # what the URL sets wins
             connect_args.pop(key, None)
     # hide_parameters: a database error (logged by the service) never carries the appeal's values
