@@ -216,7 +216,8 @@ def view_model(data: ReportData, cfg: TrendsConfig) -> dict:
                "row": data.tables["topic_group"].loc[g]} for g in data.weekly_groups.columns]
     charts = []
     for (topic, district), series in data.alert_series.items():
-        weeks = [a.period_start for a in data.alerts if a.topic == topic and a.district == district]
+        weeks = [a.period_start + timedelta(weeks=k) for a in data.alerts if a.topic == topic
+                 and a.district == district for k in range((a.period_end - a.period_start).days // 7 + 1)]
         title = topic if district is None else f"{topic} — {district}"
         charts.append({"title": title, "svg": weekly_chart(series, title, highlight=weeks, period=period)})
     tables = {dim: {"label": DIMENSION_LABELS[dim], "rows": table.head(cfg.report.table_rows)}

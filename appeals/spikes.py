@@ -6,6 +6,12 @@ estimated from the series' own longer history (method of moments, bounded), plus
 a mean estimated from n weeks. Weeks flagged as spikes are replaced by their expected value before
 they enter later baselines (for up to `masked_weeks` weeks in a row), so a two-week spike does not
 hide its own second week while a lasting new level still becomes the norm.
+
+A second test looks at two-week sums against the sums of earlier weeks: a rise too small to stand
+out in one week can be clear over two (+50 % on a cell of 25 appeals a week is about 2.5 standard
+deviations in one week, 3.5 over two). It raises an alert covering both weeks, at the end of the
+second, only where neither week was flagged on its own. The one-week and two-week tests share the
+false-alarm rate (`pair_alpha_share` goes to the two-week test).
 The score is -log10 of the one-sided p-value.
 """
 
@@ -63,6 +69,13 @@ def score_series(counts: np.ndarray, cfg: SpikeConfig, alpha: float | np.ndarray
     `season` is the lag between comparable periods: 1 for weeks, 7 for days (weekday seasonality).
     Periods without `min_baseline_weeks` comparable periods before them get NaN and no alert.
     """
+    expected, pvalue, flags, _ = _score_single(counts, cfg, alpha, season)
+    return expected, pvalue, flags
+
+
+def _score_single(counts: np.ndarray, cfg: SpikeConfig, alpha: float | np.ndarray,
+                  season: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`score_series` plus the cleaned counts (flagged periods replaced by their expected value)."""
     counts = np.asarray(counts, dtype=float)
     if counts.ndim == 1:
         counts = counts[:, None]
@@ -86,6 +99,37 @@ def score_series(counts: np.ndarray, cfg: SpikeConfig, alpha: float | np.ndarray
         run = np.where(flags[t], run + 1, 0)
         # a spike is kept out of later baselines, a lasting new level is let in after a while
         clean[t] = np.where(flags[t] & (run <= cfg.masked_weeks), mu, counts[t])
+    return expected, pvalue, flags, clean
+
+
+def score_pairs(counts: np.ndarray, cfg: SpikeConfig, alpha: float | np.ndarray,
+                single_alpha: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected two-week sums, p-values and flags for the weeks t-1 and t (row t) of a weekly count
+    matrix. A pair is flagged only when neither of its weeks is flagged by the one-week test at
+    `single_alpha` and the pair before it is not flagged (one alert per rise). The baseline is the
+    mean of the two-week sums of the cleaned series ending before week t-1."""
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim == 1:
+        counts = counts[:, None]
+    _, _, single, clean = _score_single(counts, cfg, single_alpha, 1)
+    pairs = np.vstack((np.zeros((1, counts.shape[1])), counts[1:] + counts[:-1]))  # row t: weeks t-1, t
+    clean_pairs = np.vstack((np.zeros((1, counts.shape[1])), clean[1:] + clean[:-1]))
+    expected = np.full(counts.shape, np.nan)
+    pvalue = np.full(counts.shape, np.nan)
+    flags = np.zeros(counts.shape, dtype=bool)
+    for t in range(1, counts.shape[0]):
+        ends = t - 2 - np.arange(cfg.dispersion_weeks)  # pairs ending two or more weeks before t
+        ends = ends[ends >= 1]
+        if len(ends) < cfg.min_baseline_weeks:
+            continue
+        base = clean_pairs[ends[: cfg.baseline_weeks]]
+        mu = np.maximum(base.mean(axis=0), 2 * cfg.expected_floor)
+        # overlapping sums: about half as many independent ones as there are sums in the baseline
+        var = mu + _overdispersion(clean_pairs[ends], cfg) * mu**2 + 2 * mu / len(base)
+        expected[t] = mu
+        pvalue[t] = upper_tail(pairs[t], mu, var)
+        flags[t] = ((pvalue[t] < alpha) & (pairs[t] >= cfg.min_observed) & (pairs[t] - mu >= cfg.min_excess)
+                    & ~single[t] & ~single[t - 1] & ~flags[t - 1])
     return expected, pvalue, flags
 
 
@@ -95,15 +139,29 @@ def score(pvalue: float, cfg: SpikeConfig) -> float:
 
 def _alerts_from(weekly: pd.DataFrame, cfg: SpikeConfig, alpha: float | np.ndarray,
                  district_level: bool) -> list[Alert]:
-    expected, pvalue, flags = score_series(weekly.to_numpy(), cfg, alpha)
+    """One-week alerts at `alpha` x (1 - pair_alpha_share), two-week alerts at the rest."""
+    counts = weekly.to_numpy()
+    single_alpha = alpha * (1 - cfg.pair_alpha_share)
+    expected, pvalue, flags = score_series(counts, cfg, single_alpha)
+    alerts = _alerts(weekly, counts, expected, pvalue, flags, 1, cfg, district_level)
+    if cfg.pair_alpha_share > 0:  # row t of the pair arrays: weeks t-1 and t; shifted to start at t-1
+        expected, pvalue, flags = score_pairs(counts, cfg, alpha * cfg.pair_alpha_share, single_alpha)
+        alerts += _alerts(weekly, counts[1:] + counts[:-1], expected[1:], pvalue[1:], flags[1:], 2, cfg,
+                          district_level)
+    return alerts
+
+
+def _alerts(weekly: pd.DataFrame, observed: np.ndarray, expected: np.ndarray, pvalue: np.ndarray,
+            flags: np.ndarray, weeks: int, cfg: SpikeConfig, district_level: bool) -> list[Alert]:
+    """Alerts of the flagged cells: row t of the arrays covers `weeks` weeks starting at weekly row t."""
     alerts = []
     for t, k in zip(*np.nonzero(flags), strict=True):
         start = weekly.index[t].date()
         key = weekly.columns[k]
         topic, district = (key if district_level else (key, None))
         alerts.append(Alert(topic=str(topic), district=None if district is None else str(district),
-                            period_start=start, period_end=start + timedelta(days=6),
-                            observed=int(weekly.iat[t, k]), expected=round(float(expected[t, k]), 2),
+                            period_start=start, period_end=start + timedelta(days=7 * weeks - 1),
+                            observed=int(observed[t, k]), expected=round(float(expected[t, k]), 2),
                             score=score(float(pvalue[t, k]), cfg)))
     return alerts
 

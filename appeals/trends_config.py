@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from appeals.config import load_config, project_root
 
@@ -25,6 +25,7 @@ class SpikeConfig(_Frozen):
     masked_weeks: int
     false_alarm_rate: float
     district_alpha_share: float
+    pair_alpha_share: float = Field(ge=0.0, lt=1.0)
     min_observed: int
     min_excess: float
     min_district_mean: float

@@ -38,13 +38,17 @@ def stream_weeks(truth: dict) -> list[date]:
 
 
 def spike_results(alerts: list, truth: dict) -> list[dict]:
-    """Each planted spike with `found`: an alert on its topic (and district, or none) in its first week."""
+    """Each planted spike with `first_week`: an alert on its topic (and district, or none) raised at the
+    end of its first week whose period covers that week; and `found`: such an alert raised at the end
+    of any week of the spike (a two-week alert covers the week before or the spike's two weeks)."""
     out = []
     for spike in truth["spikes"]:
         start = date.fromisoformat(spike["start"])
-        found = any(a.topic == spike["topic"] and a.period_start == start
-                    and (a.district is None or a.district == spike["district"]) for a in alerts)
-        out.append({**spike, "found": found})
+        first_end, last_end = start + timedelta(days=6), start + timedelta(days=7 * spike["weeks"] - 1)
+        ends = [a.period_end for a in alerts
+                if a.topic == spike["topic"] and (a.district is None or a.district == spike["district"])]
+        out.append({**spike, "first_week": first_end in ends,
+                    "found": any(first_end <= end <= last_end for end in ends)})
     return out
 
 
@@ -54,7 +58,7 @@ def false_alerts(alerts: list, truth: dict, topics: list[str], min_weeks: int) -
     planted = {(s["topic"], date.fromisoformat(s["start"]) + timedelta(weeks=k))
                for s in truth["spikes"] for k in range(s["weeks"])}
     clean = {(t, w) for t in topics if t != truth["held_out_topic"] for w in weeks} - planted
-    alerted = {(a.topic, a.period_start) for a in alerts}
+    alerted = {(a.topic, a.period_end - timedelta(days=6)) for a in alerts}  # the week an alert is raised
     return len(alerted & clean), len(clean)
 
 
@@ -118,15 +122,19 @@ def render(result: dict, sim: SimulationConfig, streams: int) -> str:
         f"in topics or topic x district cells with at least {sim.spikes.min_cell_mean:.0f} appeals a week; "
         "configs training/configs/trends.toml and trends_eval.toml.", "",
         "| measure | target | measured |", "|---|---|---|",
-        f"| spikes of +100 % or more found in their first week | >= 90 % | {_rate(big['found'])} |",
-        f"| spikes of +50 % found in their first week | >= 60 % | {_rate(half['found'])} |",
+        f"| spikes of +100 % or more found in their first week | >= 90 % | {_rate(big['first_week'])} |",
+        f"| spikes of +50 % found while they last (one or two weeks) | >= 60 % | {_rate(half['found'])} |",
+        f"| spikes of +50 % found in their first week (no target) | | {_rate(half['first_week'])} |",
         f"| false alerts per 50 topic-weeks without a spike | <= 1 | {per50:.2f} "
         f"({result['false']} of {result['clean']} topic-weeks) |",
         f"| held-out topic among the emerging clusters, purity >= 70 % | yes | {len(hits)}/{len(em)} streams |",
-        "", "Found by magnitude and level:", "", "| magnitude | topic level | topic x district |", "|---|---|---|"]
+        "", "Found by magnitude, level and duration (in the first week / while the spike lasts):", "",
+        "| magnitude | topic level | topic x district | lasting 1 week | lasting 2 weeks |", "|---|---|---|---|---|"]
     for mag, part in spikes.groupby("magnitude"):
-        lines.append(f"| +{mag:.0%} | {_rate(part[part['district'].isna()]['found'])} | "
-                     f"{_rate(part[part['district'].notna()]['found'])} |")
+        cells = [part[part["district"].isna()], part[part["district"].notna()], part[part["weeks"] == 1],
+                 part[part["weeks"] == 2]]
+        lines.append(f"| +{mag:.0%} | " + " | ".join(f"{_rate(c['first_week'])} / {_rate(c['found'])}"
+                                                       for c in cells) + " |")
     lines += ["", "Emerging problems per held-out topic (best cluster purity, its rank among the shown "
               "clusters, share of the topic's appeals below the confidence threshold):", "",
               "| held-out topic | streams | median purity | hits | median rank | low-confidence share |",
@@ -158,6 +166,15 @@ DEV_NOTES = [
     "63.3 % / 0.68, 0.01: 51.7 % / 0.54; district share of alpha 0.7: 61.7 % / 0.51. None beat the current "
     "detector by more than one spike in 60, so it is unchanged: a +50 % spike on a cell of 25 appeals a "
     "week is about 2.5 Poisson standard deviations, near the limit of any test at this false-alarm rate.",
+    "- Then a two-week test (sums of two weeks against earlier two-week sums, alerting only where neither week "
+    "was flagged alone; `spikes.pair_alpha_share` of the false-alarm rate), and +50 % spikes counted as found "
+    "when an alert comes while they last (the issue's criterion; the +100 % target keeps \"in their first "
+    "week\"). +50 % found (first week) / +100 % first week / false alerts per 50 topic-weeks, dev: as before "
+    "(false_alarm_rate 0.03, no two-week test) 66.7 % (61.7 %) / 97 % / 0.56; false_alarm_rate 0.05 alone "
+    "70.0 % (63.3 %) / 98 % / 0.99; two-week share 0.3 at 0.03: 65.0 % / 97 % / 0.47; 0.5 at 0.03: "
+    "68.3 % / 95 % / 0.45; 0.5 at 0.04: 68.3 % / 97 % / 0.60; **0.5 at 0.05: 71.7 % (61.7 %) / 97 % / 0.74 "
+    "(kept)**; 0.5 at 0.06: 73.3 % / 97 % / 0.89; 0.7 at 0.05: 73.3 % (60.0 %) / 95 % / 0.75. 0.5 at 0.05 "
+    "keeps a margin on both other targets; the three best differ by one spike in 60.",
 ]
 
 

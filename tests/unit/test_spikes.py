@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from appeals.spikes import Alert, alerts_json, detect_spikes, score_series, upper_tail
+from appeals.spikes import Alert, alerts_json, detect_spikes, score_pairs, score_series, upper_tail
 from appeals.trends import load_trends_config, prepare_frame
 
 
@@ -101,6 +101,38 @@ def test_false_alarm_rate_on_poisson_noise(cfg):
     assert rate <= cfg.false_alarm_rate
 
 
+def test_two_week_rise_too_small_for_one_week_is_found_over_two(cfg):
+    # +40 % for two weeks on 25 a week: about 2 standard deviations a week, 2.8 over the two
+    series = np.full(30, 25.0)
+    series[20:22] = 35
+    assert not flags_of(series, cfg, alpha=0.02)[20:22].any()
+    expected, pvalue, flags = score_pairs(series, cfg, 0.02, 0.02)
+    assert flags[:, 0].nonzero()[0].tolist() == [21]  # raised at the end of the second week, once
+    assert expected[21, 0] == pytest.approx(50.0) and pvalue[21, 0] < 0.02
+
+
+def test_two_week_test_is_silent_where_one_week_already_alerted(cfg):
+    series = np.full(30, 25.0)
+    series[20] = 60  # the one-week test flags it; the pairs holding week 20 must not alert again
+    assert flags_of(series, cfg)[20]
+    _, _, flags = score_pairs(series, cfg, 0.2, cfg.false_alarm_rate)
+    assert not flags[20:22, 0].any()
+
+
+def test_a_lasting_rise_alerts_without_overlaps_and_then_stops(cfg):
+    series = np.array([25.0] * 20 + [35.0] * 16)
+    _, _, flags = score_pairs(series, cfg, 0.02, 0.02)
+    raised = flags[:, 0].nonzero()[0]
+    assert raised[0] == 21 and (np.diff(raised) >= 2).all()  # no two alerts share a week
+    assert not flags[-6:, 0].any()  # the new level has become the norm
+
+
+def test_two_week_false_alarm_rate_on_poisson_noise(cfg):
+    counts = np.random.default_rng(11).poisson(30, (60, 300))
+    _, _, flags = score_pairs(counts, cfg, cfg.false_alarm_rate, cfg.false_alarm_rate)
+    assert flags[cfg.dispersion_weeks:].mean() <= cfg.false_alarm_rate
+
+
 def _frame_from_weekly(weekly: dict[tuple[str, str], list[int]], start: date) -> pd.DataFrame:
     rows = []
     for (topic, district), counts in weekly.items():
@@ -123,6 +155,16 @@ def test_detect_spikes_names_topic_district_and_week(cfg):
     assert alert.period_start == start + timedelta(weeks=14)
     assert alert.period_end == alert.period_start + timedelta(days=6)
     assert alert.observed == 40 and alert.expected == pytest.approx(12.0)
+
+
+def test_two_week_alert_covers_both_weeks(cfg):
+    start = date(2025, 1, 6)
+    rising = [25] * 14 + [35, 35] + [25] * 4
+    frame = _frame_from_weekly({("Ямы", "Северный"): rising}, start)
+    alerts = detect_spikes(frame, cfg.model_copy(update={"pair_alpha_share": 0.5, "false_alarm_rate": 0.08}))
+    assert [(a.period_start, a.period_end, a.observed) for a in alerts if a.district is None] == [
+        (start + timedelta(weeks=14), start + timedelta(weeks=16) - timedelta(days=1), 70)]
+    assert not detect_spikes(frame, cfg.model_copy(update={"pair_alpha_share": 0.0, "false_alarm_rate": 0.08}))
 
 
 def test_alerts_json_contract():
