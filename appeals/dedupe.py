@@ -26,6 +26,7 @@ from appeals.dedupe_config import DedupeConfig, load_dedupe_config
 from appeals.dedupe_features import featurize
 from appeals.dedupe_groups import POSSIBLE_DUPLICATE, GroupMatch, Groups, day_number, sender_code
 from appeals.dedupe_index import TABLES, DedupeIndex
+from appeals.dedupe_strings import StringTable
 from appeals.dedupe_table import KeyTable
 
 __all__ = [
@@ -81,7 +82,7 @@ def group_frame(
     """
     if "text" not in frame.columns or "id" not in frame.columns:
         raise ValueError(f"dedupe needs columns 'id' and 'text'; the table has {list(frame.columns)}")
-    index = index or DedupeIndex(config)
+    index = index if index is not None else DedupeIndex(config)  # an empty index is falsy (len 0)
     order = _processing_order(frame)
     texts = frame["text"].astype(str).tolist()
     ids, dates = [str(v) for v in frame["id"].tolist()], _column(frame, "created_at")
@@ -102,10 +103,10 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
     out = frame.copy()
     found = [matches[r] for r in range(len(frame))]
     groups = index.groups
-    numbers = [groups.number[m.group_id] for m in found]
+    numbers = groups.find_many([m.group_id for m in found])
     out["group_id"] = [m.group_id for m in found]
-    out["group_size"] = [groups.size[g] for g in numbers]
-    firsts = [index.ids[groups.first_row[g]] for g in numbers]
+    out["group_size"] = groups.size[numbers].tolist()
+    firsts = [index.ids[row] for row in groups.first_row[numbers].tolist()]
     out["duplicate_of"] = [f if f != m.appeal_id else None for f, m in zip(firsts, found, strict=True)]
     out["match_status"] = [m.status for m in found]
     out["similarity"] = [m.similarity for m in found]
@@ -121,11 +122,11 @@ def save_index(index: DedupeIndex, path: Path | str) -> Path:
     for name in TABLES:
         for key, value in getattr(index, name).state().items():
             arrays[f"{name}_{key}"] = value
-    arrays["group_of_row"] = index.groups.of_row[: index.count]
+    arrays["group_of_row"] = index.groups.group_of_rows(index.count)
     meta = {
         "config": index.config.model_dump(),
-        "ids": index.ids,
-        "labels": index.groups.labels,
+        "ids": list(index.ids),
+        "labels": index.groups.labels(),
         "topics": index.topics,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
@@ -145,12 +146,12 @@ def load_index(path: Path | str) -> DedupeIndex:
         arrays = {name: data[name] for name in data.files}
     meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
     index = DedupeIndex(DedupeConfig.model_validate(meta["config"]))
-    index.count, index.ids, index.topics = len(meta["ids"]), meta["ids"], meta["topics"]
-    index.row_of = {appeal_id: row for row, appeal_id in enumerate(index.ids)}
+    index.ids, index.topics = StringTable.from_strings(meta["ids"]), meta["topics"]
+    index.count = len(index.ids)
     index.cols = Columns.from_state(arrays, index.config.num_perm)
     for name in TABLES:
         setattr(index, name, KeyTable.from_state(arrays[f"{name}_keys"], arrays[f"{name}_rows"]))
     index.groups = Groups.from_state(
-        arrays["group_of_row"], meta["labels"], index.cols["sender"], index.count
+        index.ids, arrays["group_of_row"], meta["labels"], index.cols["sender"], index.count
     )
     return index

@@ -24,6 +24,7 @@ from appeals.dedupe_rules import (
     place_relation,
     unique_sorted,
 )
+from appeals.dedupe_strings import Keys
 from appeals.dedupe_table import KeyTable
 
 _ROW_BITS = np.uint64(32)
@@ -43,9 +44,10 @@ def _store_chunk(
     topics: np.ndarray,
     senders: np.ndarray,
 ) -> np.ndarray:
-    for appeal_id in ids:
-        if appeal_id in index.row_of:
-            raise ValueError(f"appeal {appeal_id!r} is already in the dedupe index; ids must be unique")
+    keys = Keys.of(ids)
+    known = np.flatnonzero(index.ids.find_many(keys) >= 0)
+    if len(known):
+        raise ValueError(f"appeal {ids[int(known[0])]!r} is already in the dedupe index; ids must be unique")
     rows = index.cols.extend(feats, days, topics, senders)
     index.exact_table.add_many(feats.exact, rows)
     shingled = rows[feats.has_shingles]
@@ -53,9 +55,7 @@ def _store_chunk(
     blocks = _block_keys(feats, senders)
     index.block_table.add_many(blocks[blocks > 0], np.repeat(rows, 3)[blocks.ravel() > 0])
     index.term_table.add_many(feats.term_flat, np.repeat(rows, np.diff(feats.term_offsets)))
-    for row, appeal_id in zip(rows.tolist(), ids, strict=True):
-        index.ids.append(appeal_id)
-        index.row_of[appeal_id] = row
+    index.ids.extend(keys)
     index.count += len(rows)
     return rows
 
@@ -171,7 +171,7 @@ def _choose(
     for cand, verdict, sim in zip(cands.tolist(), verdicts.tolist(), sims.tolist(), strict=True):
         if best is not None and (verdict, sim) < (best[0], best[1]):
             break  # candidates come sorted by verdict, then similarity
-        anchor = index.groups.first_row[int(index.groups.of_row[cand])]
+        anchor = int(index.groups.first_row[index.groups.of_row[cand]])
         if anchor != cand:
             if anchor not in known:
                 known[anchor] = int(judge_pairs(index, np.array([row]), np.array([anchor]))[0][0])
@@ -224,5 +224,4 @@ def restore_chunk(
     """Store appeals whose groups are already known (saved labels; each its own group when None)."""
     rows = _store_chunk(index, feats, ids, days, topics, senders)
     labels = group_ids if group_ids is not None else ids
-    for row, label, sender in zip(rows.tolist(), labels, senders.tolist(), strict=True):
-        index.groups.assign(row, index.groups.open(label), int(sender))
+    index.groups.assign_many(rows, index.groups.open_many(labels), senders)

@@ -6,25 +6,28 @@ import numpy as np
 
 from appeals.dedupe_features import Features
 from appeals.dedupe_rules import Side
+from appeals.dedupe_table import capacity, reserve, resized
 
-# name: (shape after the row axis, dtype, fill value of an empty row)
-_LAYOUT: dict[str, tuple[tuple[int, ...], type, object]] = {
-    "exact": ((), np.uint64, 0),
-    "has_shingles": ((), np.bool_, False),
-    "settlement": ((), np.uint32, 0),
-    "street": ((), np.uint32, 0),
-    "house": ((), np.uint32, 0),
-    "object_kind": ((), np.uint32, 0),
-    "object": ((), np.uint32, 0),
-    "day": ((), np.float64, np.nan),
-    "topic": ((), np.int32, -1),
-    "sender": ((), np.uint32, 0),
+# name: (shape after the row axis, dtype). Every row is written whole when it is stored (`append`,
+# `extend`), so new capacity is left zero and unread: no fill value for empty rows is needed.
+_LAYOUT: dict[str, tuple[tuple[int, ...], type]] = {
+    "exact": ((), np.uint64),
+    "has_shingles": ((), np.bool_),
+    "settlement": ((), np.uint32),
+    "street": ((), np.uint32),
+    "house": ((), np.uint32),
+    "object_kind": ((), np.uint32),
+    "object": ((), np.uint32),
+    "day": ((), np.float64),
+    "topic": ((), np.int32),
+    "sender": ((), np.uint32),
 }
 _FROM_FEATURES = ("exact", "has_shingles", "settlement", "street", "house", "object_kind", "object")
 
 
 class Columns:
-    """Row i of every array describes stored appeal i; capacity doubles as rows are appended."""
+    """Row i of every array describes stored appeal i; capacity grows (`dedupe_table.capacity`) as
+    rows are appended, and rows past `count` are spare room that is never read."""
 
     def __init__(self, num_perm: int) -> None:
         self.num_perm = num_perm
@@ -32,7 +35,7 @@ class Columns:
         # The MinHash is kept as its low 16 bits: two different 32-bit minima agree in them with
         # probability 2^-16, which does not move a similarity estimate, and it halves the memory.
         self.arrays: dict[str, np.ndarray] = {"signature": np.zeros((0, num_perm), dtype=np.uint16)}
-        for name, (tail, dtype, _) in _LAYOUT.items():
+        for name, (tail, dtype) in _LAYOUT.items():
             self.arrays[name] = np.zeros((0, *tail), dtype=dtype)
         self.terms = np.zeros(0, dtype=np.uint32)
         self.term_offsets = np.zeros(1, dtype=np.int64)
@@ -46,18 +49,16 @@ class Columns:
         return used + int(self.term_offsets[self.count]) * 4 + (self.count + 1) * 8
 
     def _grow(self, rows: int) -> None:
-        capacity = len(self.arrays["exact"])
-        if rows <= capacity:
+        old = len(self.arrays["exact"])
+        size = capacity(old, rows)
+        if size == old:
             return
-        size = max(rows, 2 * capacity, 1024)
         for name, array in self.arrays.items():
-            fill = _LAYOUT[name][2] if name in _LAYOUT else 0
-            grown = np.full((size, *array.shape[1:]), fill, dtype=array.dtype)
-            grown[:capacity] = array
-            self.arrays[name] = grown
-        offsets = np.zeros(size + 1, dtype=np.int64)
-        offsets[: len(self.term_offsets)] = self.term_offsets
-        self.term_offsets = offsets
+            self.arrays[name] = resized(array, size, self.count)
+        self.term_offsets = resized(self.term_offsets, size + 1, self.count + 1)
+
+    def _grow_terms(self, size: int) -> None:
+        self.terms = reserve(self.terms, size, int(self.term_offsets[self.count]), minimum=4096)
 
     def append(self, feats: Features, i: int, day: float, topic: int, sender: int) -> int:
         """Store row `i` of `feats` with its day, topic code and sender code; returns its row number."""
@@ -69,10 +70,7 @@ class Columns:
         self.arrays["day"][row], self.arrays["topic"][row], self.arrays["sender"][row] = day, topic, sender
         terms = feats.terms(i)
         start = int(self.term_offsets[row])
-        if start + len(terms) > len(self.terms):
-            grown = np.zeros(max(start + len(terms), 2 * len(self.terms), 4096), dtype=np.uint32)
-            grown[:start] = self.terms[:start]
-            self.terms = grown
+        self._grow_terms(start + len(terms))
         self.terms[start : start + len(terms)] = terms
         self.term_offsets[row + 1] = start + len(terms)
         self.count += 1
@@ -94,10 +92,7 @@ class Columns:
             senders,
         )
         first, size = int(self.term_offsets[start]), len(feats.term_flat)
-        if first + size > len(self.terms):
-            grown = np.zeros(max(first + size, 2 * len(self.terms)), dtype=np.uint32)
-            grown[:first] = self.terms[:first]
-            self.terms = grown
+        self._grow_terms(first + size)
         self.terms[first : first + size] = feats.term_flat
         self.term_offsets[start + 1 : start + n + 1] = first + feats.term_offsets[1:]
         self.count += n

@@ -4,6 +4,8 @@ It keeps no text: per appeal the low 16 bits of its MinHash, content-term codes,
 topic group and sender codes. Candidates come from the exact normalised-text key (always grouped,
 whatever the dates or labels), LSH bands over the MinHash, blocks (same street or settlement, same
 numbered object, same sender) and the appeal's rarest content terms; `dedupe_rules.judge` decides.
+Ids (`dedupe_strings.StringTable`) and groups (`dedupe_groups.Groups`) are numpy arrays too: a
+stored appeal costs no Python object, which in a worker holding a million appeals is what counts.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from appeals.dedupe_groups import (
     sender_code,
 )
 from appeals.dedupe_rules import NONE, SURE, Side, gather_terms, judge, term_scores, unique_sorted
+from appeals.dedupe_strings import NumberOf, StringTable
 from appeals.dedupe_table import KeyTable
 from appeals.schema import Appeal
 
@@ -35,10 +38,9 @@ class DedupeIndex:
     def __init__(self, config: DedupeConfig) -> None:
         self.config = config
         self.count = 0
-        self.ids: list[str] = []
-        self.row_of: dict[str, int] = {}
+        self.ids = StringTable()  # appeal id of each row; `row_of` finds the row of an id
         self.topics: dict[str, int] = {}
-        self.groups = Groups()
+        self.groups = Groups(self.ids)
         self.exact_table = KeyTable(np.uint64)  # normalised-text key -> rows
         self.band_table = KeyTable(np.uint32)  # LSH band hashes -> rows
         self.block_table = KeyTable(np.uint32)  # street/settlement, numbered object, sender -> rows
@@ -47,6 +49,11 @@ class DedupeIndex:
 
     def __len__(self) -> int:
         return self.count
+
+    @property
+    def row_of(self) -> NumberOf:
+        """appeal id -> row, a read-only dict view of the id table (`in`, `[]`, iteration)."""
+        return NumberOf(self.ids)
 
     # ------------------------------------------------------------------ public API
 
@@ -64,28 +71,28 @@ class DedupeIndex:
         self, feats: Features, i: int, appeal: Appeal, sender: str | None = None, group_id: str | None = None
     ) -> GroupMatch:
         """`add` for row `i` of features computed in bulk by `featurize`."""
-        if appeal.id in self.row_of:
+        if self.ids.find(appeal.id) >= 0:
             raise ValueError(f"appeal {appeal.id!r} is already in the dedupe index; ids must be unique")
         if group_id is not None:
             return self._restore(feats, i, appeal, sender, group_id)
         return self._decide(feats, i, appeal, sender, store=True)
 
     def group_id_of(self, appeal_id: str) -> str:
-        return self.groups.labels[self.groups.of_row[self._row(appeal_id)]]
+        return self.groups.label(self.groups.of_row[self._row(appeal_id)])
 
     def members(self, group_id: str) -> list[str]:
         """Ids of the group's appeals, oldest first."""
         return [self.ids[r] for r in self.groups.rows_of(self._group(group_id), self.count)]
 
     def group_size(self, group_id: str) -> int:
-        return self.groups.size[self._group(group_id)]
+        return int(self.groups.size[self._group(group_id)])
 
     def split(self, appeal_id: str) -> str:
         """Take `appeal_id` out of its group into a new group of its own; returns the new group id."""
         row = self._row(appeal_id)
-        target = self.groups.open(self.groups.fresh_label(appeal_id))
+        target = self.groups.open_fresh(appeal_id)
         self.groups.move(np.array([row]), target, self.cols["sender"], self.count)
-        return self.groups.labels[target]
+        return self.groups.label(target)
 
     def merge(self, group_a: str, group_b: str) -> str:
         """Move every appeal of `group_b` into `group_a`; returns `group_a`."""
@@ -95,20 +102,24 @@ class DedupeIndex:
         return group_a
 
     def memory_bytes(self) -> int:
-        """Approximate size of the numpy columns and tables (Python id strings not counted)."""
-        return self.cols.nbytes + sum(getattr(self, name).nbytes for name in TABLES)
+        """Approximate size of the numpy columns and tables, ids and groups included (the sets of
+        sender repeats and the topic codes are not counted)."""
+        tables = sum(getattr(self, name).nbytes for name in TABLES)
+        return self.cols.nbytes + tables + self.ids.nbytes + self.groups.nbytes
 
     # ------------------------------------------------------------------ matching
 
     def _row(self, appeal_id: str) -> int:
-        if appeal_id not in self.row_of:
+        row = self.ids.find(appeal_id)
+        if row < 0:
             raise KeyError(f"appeal {appeal_id!r} is not in the dedupe index")
-        return self.row_of[appeal_id]
+        return row
 
     def _group(self, group_id: str) -> int:
-        if group_id not in self.groups.number or not self.groups.size[self.groups.number[group_id]]:
+        group = self.groups.find(group_id)
+        if group < 0 or not self.groups.size[group]:
             raise KeyError(f"group {group_id!r} is not in the dedupe index")
-        return self.groups.number[group_id]
+        return group
 
     def _blocks(self, feats: Features, i: int, sender: int) -> list[int]:
         """Blocks an appeal is filed under: street (else settlement), numbered object, sender."""
@@ -166,7 +177,7 @@ class DedupeIndex:
             return -1, NONE, float(sim.max())
         # A new member must also resemble its group's first appeal, or groups drift along chains.
         hits = np.flatnonzero(verdict)
-        anchors = np.array([self.groups.first_row[g] for g in self.groups.of_row[rows[hits]].tolist()])
+        anchors = self.groups.first_row[self.groups.of_row[rows[hits]]]
         apart = anchors != rows[hits]
         if apart.any():
             anchor_verdict, _ = self._judge(query, feats.terms(i), anchors[apart])
@@ -230,8 +241,8 @@ class DedupeIndex:
         group = int(self.groups.of_row[best]) if joins else -1
         return GroupMatch(
             appeal_id=appeal.id,
-            group_id=self.groups.labels[group] if joins else appeal.id,
-            group_size=self.groups.size[group] + 1 if joins else 1,
+            group_id=self.groups.label(group) if joins else appeal.id,
+            group_size=int(self.groups.size[group]) + 1 if joins else 1,
             duplicate_of=self.ids[self.groups.first_row[group]] if joins else None,
             matched_id=self.ids[best] if best >= 0 else None,
             status=_status(best, verdict),
@@ -244,15 +255,13 @@ class DedupeIndex:
         """Put stored `row` into the group of its best match `best` (or a new group) and describe it."""
         joins = best >= 0 and (verdict != 1 or self.config.join_possible)
         appeal_id = self.ids[row]
-        group = (
-            int(self.groups.of_row[best]) if joins else self.groups.open(self.groups.fresh_label(appeal_id))
-        )
+        group = int(self.groups.of_row[best]) if joins else self.groups.open_fresh(appeal_id)
         repeat = self.groups.assign(row, group, int(self.cols["sender"][row]))
         status = _status(best, verdict)
         return GroupMatch(
             appeal_id=appeal_id,
-            group_id=self.groups.labels[group],
-            group_size=self.groups.size[group],
+            group_id=self.groups.label(group),
+            group_size=int(self.groups.size[group]),
             duplicate_of=self.ids[self.groups.first_row[group]] if joins else None,
             matched_id=self.ids[best] if best >= 0 else None,
             status=status,
@@ -281,7 +290,7 @@ class DedupeIndex:
         return GroupMatch(
             appeal_id=appeal.id,
             group_id=group_id,
-            group_size=self.groups.size[group],
+            group_size=int(self.groups.size[group]),
             duplicate_of=first if first != appeal.id else None,
             matched_id=None,
             status="new" if first == appeal.id else "duplicate",
@@ -300,7 +309,6 @@ class DedupeIndex:
         if len(feats.terms(i)):
             self.term_table.add(feats.terms(i).tolist(), row)
         self.ids.append(appeal_id)
-        self.row_of[appeal_id] = row
         self.count += 1
         return row
 

@@ -18,6 +18,34 @@ import numpy as np
 _MIN_PENDING = 16_384
 _PENDING_SHARE = 32
 _MAX_PENDING = 131_072
+GROWTH = 1.5  # capacity factor of the growable arrays below
+
+
+def capacity(current: int, needed: int, minimum: int = 1024) -> int:
+    """Capacity for `needed` rows: `current` when it has room, else at least GROWTH times it, so that
+    appending one row at a time copies each row a bounded number of times."""
+    if needed <= current:
+        return current
+    return max(needed, int(current * GROWTH), minimum)
+
+
+def resized(array: np.ndarray, size: int, used: int) -> np.ndarray:
+    """A copy of `array` with `size` rows, its first `used` rows kept and the rest zero.
+
+    np.zeros takes memory from calloc, which leaves a large block's pages untouched until a row is
+    written to them: the spare capacity costs address space, not resident memory (np.full wrote
+    every element and made all of it resident at once). Rows past `used` are never copied, so they
+    stay untouched too; readers must not look past the rows written (nothing reads them).
+    """
+    grown = np.zeros((size, *array.shape[1:]), dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown
+
+
+def reserve(array: np.ndarray, needed: int, used: int, minimum: int = 1024) -> np.ndarray:
+    """`array` itself when it has room for `needed` rows, else a larger copy of its `used` rows."""
+    size = capacity(len(array), needed, minimum)
+    return array if size == len(array) else resized(array, size, used)
 
 
 def _find(keys: np.ndarray, rows: np.ndarray, query: np.ndarray, limit: int | None) -> np.ndarray:
@@ -104,6 +132,27 @@ class KeyTable:
             return old
         new = _find(self.pending_keys, self.pending_rows, query, limit)
         return np.concatenate((old, new)) if len(new) else old
+
+    def rows_under(self, key: int | np.unsignedinteger) -> list[int]:
+        """`lookup` of one key, oldest first, as a list: two scalar binary searches per level and no
+        array plumbing, for the per-appeal id lookups."""
+        found: list[int] = []
+        for keys, rows in ((self.keys, self.rows), (self.pending_keys, self.pending_rows)):
+            wanted = keys.dtype.type(key)
+            found += rows[keys.searchsorted(wanted, "left") : keys.searchsorted(wanted, "right")].tolist()
+        return found
+
+    def lookup_pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `keys`, row) for every row stored under each of `keys`, for batch lookups
+        that must know which key found which row."""
+        query, asking, found = np.asarray(keys, dtype=self.dtype), [], []
+        for level_keys, level_rows in ((self.keys, self.rows), (self.pending_keys, self.pending_rows)):
+            left = np.searchsorted(level_keys, query, side="left")
+            lengths = np.searchsorted(level_keys, query, side="right") - left
+            starts = np.repeat(left - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+            asking.append(np.repeat(np.arange(len(query)), lengths))
+            found.append(level_rows[starts + np.arange(int(lengths.sum()))])
+        return np.concatenate(asking), np.concatenate(found)
 
     def state(self) -> dict[str, np.ndarray]:
         self.compact()

@@ -98,7 +98,7 @@ def refresh_index(engine: Any, lock: Any, regroups: Callable[[], int], swap: Cal
         if regroups() != before:
             return None
         recent = index_rows(engine, received_since=started - margin)
-        _restore_rows(fresh, recent[~recent["id"].isin(fresh.row_of)])
+        _restore_rows(fresh, recent[~fresh.row_of.contains_many(recent["id"].tolist())])
         swap(fresh)
     return len(fresh)
 
