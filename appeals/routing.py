@@ -59,6 +59,7 @@ class ServiceSettings(_Frozen):
     index_refresh_hours: float = Field(default=24, ge=0)  # rebuild the duplicate index this often (0: never)
     malloc_arenas: int = Field(default=2, ge=0, le=64)  # glibc malloc arenas of a worker (0: glibc's default)
     malloc_mmap_threshold_kb: int = Field(default=1024, ge=0, le=32768)  # fixed mmap threshold (0: glibc's)
+    malloc_trim_s: float = Field(default=10.0, ge=0.0, le=3600.0)  # hand freed memory back this often (0: never)
 
 
 class StoreSettings(_Frozen):

@@ -38,7 +38,9 @@ from appeals.guard import ConfiguredCORS, RequestGuard
 from appeals.health import STORE_ERRORS, StoreGate, StoreHangs, refusal
 from appeals.overload import OverloadGuard
 from appeals.registry import MODEL_NAMES
+from appeals.tracing import tracing_off_unless_exported
 
+TRACING = tracing_off_unless_exported()  # before BentoML builds its tracer provider
 log = logging.getLogger("appeals.service")
 extra_routes = FastAPI(title="appeals: metadata and Open311 GeoReport v2")
 
@@ -94,7 +96,7 @@ class AppealsService:
         from appeals.classifier import Classifier
         from appeals.grouping import restore_index
         from appeals.health import ServiceHealth
-        from appeals.malloc import tune_malloc
+        from appeals.malloc import Trimmer, tune_malloc
         from appeals.routing import load_routing_config
         from appeals.store import make_engine, upgrade
         from appeals.urgency_config import load_urgency_config
@@ -102,6 +104,7 @@ class AppealsService:
         routing = load_routing_config()
         malloc = tune_malloc(routing.service.malloc_arenas,  # before the request threads allocate
                              routing.service.malloc_mmap_threshold_kb)
+        self.trimmer = Trimmer(routing.service.malloc_trim_s)
         self.engine = make_engine(sqlite_synchronous=routing.store.sqlite_synchronous,
                                   connect_timeout_s=routing.store.connect_timeout_s,
                                   statement_timeout_s=routing.store.statement_timeout_s or None)
@@ -126,7 +129,8 @@ class AppealsService:
         # garbage collector's full passes, which otherwise walk them (about 150 ms) during some request.
         gc.collect()
         gc.freeze()
-        log.info(json.dumps({"event": "ready", "models": self.classifier.versions, "memory": malloc}))
+        log.info(json.dumps({"event": "ready", "models": self.classifier.versions, "memory": malloc,
+                             "tracing": TRACING}))
 
     def __is_ready__(self) -> bool:
         """/readyz: 503 while the store is unreachable or full or a model's files went missing (reason logged)."""
@@ -149,6 +153,7 @@ class AppealsService:
         except StoreHangs as exc:
             raise StoreUnavailable(str(exc)) from None
         self._maybe_refresh_index()
+        self.trimmer.maybe()
         log.info(json.dumps({"event": "classified", "n": len(answers),
                              "needs_review": sum(a.needs_review for a in answers),
                              "ms": round(1000 * (time.perf_counter() - started), 1),

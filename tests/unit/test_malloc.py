@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -87,3 +88,33 @@ def test_settings_hold_for_threads_and_blocks_after_the_call() -> None:
     default_heaps, default_mapped, _ = probe(0, 0)
     assert default_heaps > heaps  # the checks can tell: glibc's defaults made more arenas ...
     assert default_mapped < mapped  # ... and put the 2 MB block in the heap
+
+
+def test_trimmer_trims_only_when_due() -> None:
+    from appeals.malloc import Trimmer
+
+    calls: list[int] = []
+    trimmer = Trimmer(10.0)
+    trimmer.trim = lambda: calls.append(1)  # count the calls; the real trim is tested below
+    assert not trimmer.maybe() and not calls  # just started
+    trimmer.last -= 11
+    assert trimmer.maybe() and trimmer.maybe() is False and calls == [1] and trimmer.count == 1
+
+
+def test_trimmer_off_at_zero_and_real_trim_runs() -> None:
+    from appeals.malloc import Trimmer
+
+    assert Trimmer(0).trim is None and not Trimmer(0).maybe()
+    trimmer = Trimmer(0.001)
+    if trimmer.trim is None:
+        pytest.skip("no glibc malloc_trim here")
+    blocks = [bytearray(4096) for _ in range(20_000)]  # 80 MB in small blocks, then freed
+    del blocks
+    time.sleep(0.002)
+    assert trimmer.maybe() and trimmer.count == 1
+
+
+def test_routing_config_trims_by_default() -> None:
+    from appeals.routing import load_routing_config
+
+    assert load_routing_config().service.malloc_trim_s > 0
