@@ -48,8 +48,9 @@ def reserve(array: np.ndarray, needed: int, used: int, minimum: int = 1024) -> n
     return array if size == len(array) else resized(array, size, used)
 
 
-def _find(keys: np.ndarray, rows: np.ndarray, query: np.ndarray, limit: int | None) -> np.ndarray:
-    """Rows of sorted `keys` under any of `query`, per key at most the `limit` newest (the last ones)."""
+def _spans(keys: np.ndarray, query: np.ndarray, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in sorted `keys` under any of `query`, how many under each query key); per key at
+    most the `limit` newest (the last ones)."""
     left = np.searchsorted(keys, query, side="left")
     right = np.searchsorted(keys, query, side="right")
     if limit is not None:
@@ -57,9 +58,15 @@ def _find(keys: np.ndarray, rows: np.ndarray, query: np.ndarray, limit: int | No
     lengths = right - left
     total = int(lengths.sum())
     if not total:
-        return np.empty(0, dtype=np.int32)
+        return np.empty(0, dtype=np.intp), lengths
     starts = np.repeat(left - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-    return rows[starts + np.arange(total)]
+    return starts + np.arange(total), lengths
+
+
+def _find(keys: np.ndarray, rows: np.ndarray, query: np.ndarray, limit: int | None) -> np.ndarray:
+    """Rows of sorted `keys` under any of `query`, per key at most the `limit` newest (the last ones)."""
+    positions, _ = _spans(keys, query, limit)
+    return rows[positions] if len(positions) else np.empty(0, dtype=np.int32)
 
 
 def _count(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -147,11 +154,9 @@ class KeyTable:
         that must know which key found which row."""
         query, asking, found = np.asarray(keys, dtype=self.dtype), [], []
         for level_keys, level_rows in ((self.keys, self.rows), (self.pending_keys, self.pending_rows)):
-            left = np.searchsorted(level_keys, query, side="left")
-            lengths = np.searchsorted(level_keys, query, side="right") - left
-            starts = np.repeat(left - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+            positions, lengths = _spans(level_keys, query, None)
             asking.append(np.repeat(np.arange(len(query)), lengths))
-            found.append(level_rows[starts + np.arange(int(lengths.sum()))])
+            found.append(level_rows[positions])
         return np.concatenate(asking), np.concatenate(found)
 
     def state(self) -> dict[str, np.ndarray]:

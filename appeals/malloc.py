@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
 M_ARENA_MAX = -8
@@ -29,16 +30,21 @@ _SETTINGS = (("arenas", M_ARENA_MAX, "MALLOC_ARENA_MAX"),
              ("mmap threshold", M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_"))
 
 
-def _mallopt() -> ctypes._CFuncPtr | str:  # type: ignore[name-defined]
+def _glibc(function: str, argtypes: list[Any]) -> ctypes._CFuncPtr | str:  # type: ignore[name-defined]
+    """glibc's `function` (returning int), or why it is not there (the reason, for the log)."""
     if not sys.platform.startswith("linux"):
         return f"left alone on {sys.platform}"
     name = ctypes.util.find_library("c") or "libc.so.6"
     try:
-        mallopt = ctypes.CDLL(name).mallopt
+        found = getattr(ctypes.CDLL(name), function)
     except (OSError, AttributeError):
-        return f"{name} has no mallopt (not glibc), left alone"
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return mallopt
+        return f"{name} has no {function} (not glibc), left alone"
+    found.argtypes, found.restype = argtypes, ctypes.c_int
+    return found
+
+
+def _mallopt() -> ctypes._CFuncPtr | str:  # type: ignore[name-defined]
+    return _glibc("mallopt", [ctypes.c_int, ctypes.c_int])
 
 
 def tune_malloc(arenas: int, mmap_threshold_kb: int) -> str:
@@ -68,14 +74,8 @@ def tune_malloc(arenas: int, mmap_threshold_kb: int) -> str:
 
 
 def _malloc_trim() -> Callable[[], object] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return lambda: trim(0)
+    trim = _glibc("malloc_trim", [ctypes.c_size_t])
+    return None if isinstance(trim, str) else lambda: trim(0)
 
 
 class Trimmer:

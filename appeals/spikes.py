@@ -112,6 +112,12 @@ def score_pairs(counts: np.ndarray, cfg: SpikeConfig, alpha: float | np.ndarray,
     if counts.ndim == 1:
         counts = counts[:, None]
     _, _, single, clean = _score_single(counts, cfg, single_alpha, 1)
+    return _score_pairs(counts, clean, single, cfg, alpha)
+
+
+def _score_pairs(counts: np.ndarray, clean: np.ndarray, single: np.ndarray, cfg: SpikeConfig,
+                 alpha: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`score_pairs` on a 2-D count matrix, given the one-week pass's cleaned counts and flags."""
     pairs = np.vstack((np.zeros((1, counts.shape[1])), counts[1:] + counts[:-1]))  # row t: weeks t-1, t
     clean_pairs = np.vstack((np.zeros((1, counts.shape[1])), clean[1:] + clean[:-1]))
     expected = np.full(counts.shape, np.nan)
@@ -140,12 +146,11 @@ def score(pvalue: float, cfg: SpikeConfig) -> float:
 def _alerts_from(weekly: pd.DataFrame, cfg: SpikeConfig, alpha: float | np.ndarray,
                  district_level: bool) -> list[Alert]:
     """One-week alerts at `alpha` x (1 - pair_alpha_share), two-week alerts at the rest."""
-    counts = weekly.to_numpy()
-    single_alpha = alpha * (1 - cfg.pair_alpha_share)
-    expected, pvalue, flags = score_series(counts, cfg, single_alpha)
-    alerts = _alerts(weekly, counts, expected, pvalue, flags, 1, cfg, district_level)
+    counts = weekly.to_numpy().astype(float)
+    expected, pvalue, single, clean = _score_single(counts, cfg, alpha * (1 - cfg.pair_alpha_share), 1)
+    alerts = _alerts(weekly, counts, expected, pvalue, single, 1, cfg, district_level)
     if cfg.pair_alpha_share > 0:  # row t of the pair arrays: weeks t-1 and t; shifted to start at t-1
-        expected, pvalue, flags = score_pairs(counts, cfg, alpha * cfg.pair_alpha_share, single_alpha)
+        expected, pvalue, flags = _score_pairs(counts, clean, single, cfg, alpha * cfg.pair_alpha_share)
         alerts += _alerts(weekly, counts[1:] + counts[:-1], expected[1:], pvalue[1:], flags[1:], 2, cfg,
                           district_level)
     return alerts

@@ -7,7 +7,7 @@ drift, a weekday rhythm, districts from the municipal executors or drawn at rand
 drawing extra appeals of that topic, and one topic (held out of the topic model) appears only in
 the last weeks. Every stream comes with its ground truth.
 
-    python -m evaluation.simulate_stream --out /tmp/streams --streams 3
+    python -m evaluation.simulate_stream --out streams/ --streams 3   # data: APPEALS_DATA_DIR or --data-dir
 """
 
 from __future__ import annotations
