@@ -115,6 +115,10 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
     return out
 
 
+# Version of the saved index's layout: 2 added the building code («18к2») to the place columns.
+INDEX_FORMAT = 2
+
+
 def save_index(index: DedupeIndex, path: Path | str) -> Path:
     """Write the index to one .npz file (hashes and codes only, no text)."""
     path = Path(path)
@@ -124,6 +128,7 @@ def save_index(index: DedupeIndex, path: Path | str) -> Path:
             arrays[f"{name}_{key}"] = value
     arrays["group_of_row"] = index.groups.group_of_rows(index.count)
     meta = {
+        "format": INDEX_FORMAT,
         "config": index.config.model_dump(),
         "ids": list(index.ids),
         "labels": index.groups.labels(),
@@ -145,6 +150,11 @@ def load_index(path: Path | str) -> DedupeIndex:
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
     meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
+    if meta.get("format", 1) != INDEX_FORMAT:
+        raise ValueError(
+            f"{path}: dedupe index format {meta.get('format', 1)}, this version reads format "
+            f"{INDEX_FORMAT}; rebuild it with `appeals dedupe` (place codes changed)"
+        )
     index = DedupeIndex(DedupeConfig.model_validate(meta["config"]))
     index.ids, index.topics = StringTable.from_strings(meta["ids"]), meta["topics"]
     index.count = len(index.ids)

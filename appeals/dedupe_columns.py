@@ -16,13 +16,23 @@ _LAYOUT: dict[str, tuple[tuple[int, ...], type]] = {
     "settlement": ((), np.uint32),
     "street": ((), np.uint32),
     "house": ((), np.uint32),
+    "building": ((), np.uint32),
     "object_kind": ((), np.uint32),
     "object": ((), np.uint32),
     "day": ((), np.float64),
     "topic": ((), np.int32),
     "sender": ((), np.uint32),
 }
-_FROM_FEATURES = ("exact", "has_shingles", "settlement", "street", "house", "object_kind", "object")
+_FROM_FEATURES = (
+    "exact",
+    "has_shingles",
+    "settlement",
+    "street",
+    "house",
+    "building",
+    "object_kind",
+    "object",
+)
 
 
 class Columns:
@@ -107,6 +117,7 @@ class Columns:
             settlement=a["settlement"][rows],
             street=a["street"][rows],
             house=a["house"][rows],
+            building=a["building"][rows],
             object_kind=a["object_kind"][rows],
             object=a["object"][rows],
             day=a["day"][rows],

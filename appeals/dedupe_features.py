@@ -48,6 +48,7 @@ class Features:
     settlement: np.ndarray  # uint32[n], 0 = unknown
     street: np.ndarray  # uint32[n]
     house: np.ndarray  # uint32[n]: street and house together
+    building: np.ndarray  # uint32[n]: street, house and building («18к2»), 0 when no building is named
     object_kind: np.ndarray  # uint32[n]: kind of a numbered object (school, clinic, route, entrance)
     object: np.ndarray  # uint32[n]: kind and number together
     bands: np.ndarray  # uint32[n, bands]: LSH band hashes of the signature
@@ -164,7 +165,7 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
     content = [strip_spans(t, p.spans) for t, p in zip(texts, places, strict=True)]
     shingles = [shingle_hashes(normalize_for_dedup(t), config.shingle_size) for t in content]
     terms = [term_codes(t, config) for t in content]
-    codes = np.array([p.codes() for p in places], dtype=np.uint32).reshape(len(texts), 5)
+    codes = np.array([p.codes() for p in places], dtype=np.uint32).reshape(len(texts), 6)
     lengths = np.array([len(t) for t in terms], dtype=np.int64)
     signature = minhash_many(shingles, config.num_perm, config.seed)
     return Features(
@@ -176,7 +177,8 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
         settlement=codes[:, 0],
         street=codes[:, 1],
         house=codes[:, 2],
-        object_kind=codes[:, 3],
-        object=codes[:, 4],
+        building=codes[:, 3],
+        object_kind=codes[:, 4],
+        object=codes[:, 5],
         bands=band_keys(signature, config.bands),
     )

@@ -156,6 +156,7 @@ class DedupeIndex:
             settlement=feats.settlement[i : i + 1],
             street=feats.street[i : i + 1],
             house=feats.house[i : i + 1],
+            building=feats.building[i : i + 1],
             object_kind=feats.object_kind[i : i + 1],
             object=feats.object[i : i + 1],
             day=np.array([day]),

@@ -14,13 +14,24 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _TYPE = (
-    r"(?i:ул(?:ица|ице|ицу|ицы)?|пр-?т|проспект[еа]?|пер(?:еулок|еулке|еулка)?|б-р|бульвар[еа]?"
-    r"|шоссе|проезд[еа]?|пл|площад[ьи]|наб(?:ережная|ережной)?|тракт[еау]?|мкр|микрорайон[еа]?)"
+    r"(?i:ул(?:ица|ице|ицу|ицы|ицей)?|пр-?т|просп(?:ект(?:а|е|у|ом)?)?|пер(?:еул(?:ок|ке|ка|ку|ком))?"
+    r"|б-р|бульвар(?:а|е|у|ом)?|шоссе|проезд(?:а|е|у|ом)?|пл|площад(?:ь|и|ью)|наб(?:ережн(?:ая|ой|ую))?"
+    r"|тракт(?:а|е|у|ом)?|мкр|микрорайон(?:а|е|у|ом)?)"
 )
 _NAME = r"((?:\d{1,2}-?(?:го|й|я)?\s+)?[А-ЯЁа-яё][А-ЯЁа-яё\-]+(?:\s+[А-ЯЁ][а-яё\-]+)?)"
-_HOUSE = r"(\d{1,4}(?:\s?[а-дА-Д](?![А-ЯЁа-яё]))?(?:\s*/\s*\d{1,3})?(?:\s*(?:к|корп(?:ус)?)\.?\s*\d{1,2})?)"
+# A house number: digits (never cut short: «10» is not «1»), a letter, and a building after «/» or
+# «корпус» («18/2», «18 к2», «дом 18, корпус 2»).
+_HOUSE = (
+    r"(\d{1,4}(?!\d)(?:\s?[а-дА-Д](?![А-ЯЁа-яё]))?"
+    r"(?:\s*/\s*\d{1,3}(?!\d)|,?\s*(?:к|корп(?:ус)?)\.?\s*\d{1,2}(?!\d))?)"
+)
 _HOUSE_WORD = r"(?:(?:д|дом|доме|дома|домом)\.?\s*)?(?:№\s*)?"
-_STOP_AFTER = r"(?!\s*(?:год|г\.|руб|чел|дн|день|дней|час|мин|лет|раз|тыс|%|кв\b|квартир|подъезд|этаж))"
+# Words after a number that make it a count, not a house («10 дней», «3 раза»); a flat, entrance or
+# floor word makes it a count only when no number follows («2 подъезда», but «Ленина 5 кв 12»).
+_STOP_AFTER = (
+    r"(?!\s*(?:год|г\.|руб|чел|дн(?:я|ей|и)?\b|день|час|мин|лет\b|раза?\b|тыс|%"
+    r"|(?:кв\b|квартир|подъезд|этаж)(?![а-я]*\.?\s*№?\s*\d)))"
+)
 
 _TYPED = re.compile(rf"\b{_TYPE}\.?\s+{_NAME}(?:[,\s]+{_HOUSE_WORD}{_HOUSE}{_STOP_AFTER})?")
 _NAME_THEN_TYPE = re.compile(
@@ -29,7 +40,13 @@ _NAME_THEN_TYPE = re.compile(
 _HOUSE_FIRST = re.compile(
     rf"\b(?i:д\.|дом[ае]?\b|доме\b)\s*№?\s*{_HOUSE}\s+(?:по|на)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁа-яё][а-яё\-]+)"
 )
-_ANY_HOUSE = re.compile(rf"\b(?i:д\.|дом[ауеом]{{0,2}}\b)\s*№?\s*{_HOUSE}{_STOP_AFTER}")
+# «в 9А на Кооперативной»: a bare number before «по/на» and a capitalised street name.
+_IN_HOUSE = re.compile(rf"\bв\s+{_HOUSE}{_STOP_AFTER}\s+(?:по|на)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)")
+# A house anywhere once the street is known: «дом 18», «д. 5», «около 7-го дома».
+_ANY_HOUSE = re.compile(
+    rf"\b(?i:д\.|дом[ауеом]{{0,2}}\b)\s*№?\s*{_HOUSE}{_STOP_AFTER}"
+    r"|(?<![\d.,:/])(\d{1,4})(?:-?(?:го|му|м|й|ом))?\s+(?i:дом(?:а|е|у|ом)?)\b"
+)
 # Every street pattern needs a digit or a street-type word; most texts have neither and skip them.
 _STREET_HINT = re.compile(rf"\d|\b{_TYPE}")
 _BARE = re.compile(rf"\b([А-ЯЁ][а-яё]+(?:\s+[А-ЯЁ][а-яё]+)?),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b{_STOP_AFTER}")
@@ -108,6 +125,14 @@ _NOT_PLACE = frozenset(
         "прошу",
         "просим",
         "здравствуйте",
+        "жители",
+        "жителей",
+        "житель",
+        "жительница",
+        "жильцы",
+        "жильцов",
+        "уважаемые",
+        "просьба",
         "добрый",
         "январь",
         "февраль",
@@ -154,14 +179,21 @@ class PlaceKey:
     object_number: str | None = None
     spans: tuple[tuple[int, int], ...] = ()
 
-    def codes(self) -> tuple[int, int, int, int, int]:
-        """32-bit codes (0 = unknown): settlement, street, street+house, object kind, kind+number."""
-        house = f"{self.street}|{self.house}" if self.street and self.house else None
+    def codes(self) -> tuple[int, int, int, int, int, int]:
+        """32-bit codes (0 = unknown): settlement, street, street+house, street+house+building (only
+        when a building is named: «18к2»), object kind, kind+number. «18» and «18к2» share the house
+        and do not contradict each other; «18к1» and «18к2» do."""
+        house = building = None
+        if self.street and self.house:
+            base, _, corpus = self.house.partition("к")
+            house = f"{self.street}|{base}"
+            building = f"{self.street}|{self.house}" if corpus else None
         numbered = f"{self.object_kind}|{self.object_number}" if self.object_kind else None
         return (
             _code(self.settlement),
             _code(self.street),
             _code(house),
+            _code(building),
             _code(self.object_kind),
             _code(numbered),
         )
@@ -198,9 +230,10 @@ def _stem_name(name: str, chars: int = 5) -> str | None:
 
 
 def _canon_house(house: str | None) -> str | None:
+    """«18/2», «18 к.2», «18, корпус 2» -> «18к2»; «9 А» -> «9а»."""
     if not house:
         return None
-    return re.sub(r"[\s.]|орпус|орп", "", house.lower())
+    return re.sub(r"[\s.,]|орпус|орп", "", house.lower()).replace("/", "к")
 
 
 def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | None]:
@@ -212,6 +245,7 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
         (_TYPED, 1, 2),
         (_NAME_THEN_TYPE, 1, 2),
         (_HOUSE_FIRST, 2, 1),
+        (_IN_HOUSE, 2, 1),
         (_BARE, 1, 2),
     ):
         pos = 0
@@ -237,7 +271,7 @@ def extract_place_key(text: str) -> PlaceKey:
     if street and not house:  # «на улице Заводской возле дома 18»
         loose = _ANY_HOUSE.search(text)
         if loose:
-            house = _canon_house(loose.group(1))
+            house = _canon_house(loose.group(1) or loose.group(2))
             spans.append(loose.span())
     settlement, low = None, text.lower()
     for match in _SETTLEMENT.finditer(text) if any(w in low for w in _SETTLEMENT_HINTS) else ():
@@ -259,6 +293,8 @@ def extract_place_key(text: str) -> PlaceKey:
 def _first_object(text: str) -> tuple[str | None, str | None]:
     after, before = _OBJECT_AFTER.search(text), _OBJECT_BEFORE.search(text)
     ordinal = _OBJECT_ORDINAL.search(text)
+    if before and after and before.end() > after.start():
+        before = None  # «Рябиновая 14 подъезд 3»: the number after the word is the entrance
     found = [(m.start(), m.group(1), m.group(2)) for m in [after] if m]
     found += [(m.start(), m.group(2), m.group(1)) for m in [before] if m]
     found += [(m.start(), m.group(3), _number_in_words(m.group(1), m.group(2))) for m in [ordinal] if m]

@@ -31,6 +31,7 @@ class Side:
     settlement: np.ndarray  # uint32[m]
     street: np.ndarray
     house: np.ndarray
+    building: np.ndarray
     object_kind: np.ndarray
     object: np.ndarray
     day: np.ndarray  # float64[m], NaN = unknown
@@ -87,6 +88,7 @@ def place_relation(q: Side, c: Side) -> tuple[np.ndarray, np.ndarray]:
         (both_settlement & (q.settlement != c.settlement))
         | (both_street & (q.street != c.street))
         | (both_house & (q.house != c.house))
+        | ((q.building > 0) & (c.building > 0) & (q.building != c.building))
         | ((q.object_kind > 0) & (q.object_kind == c.object_kind) & (q.object != c.object))
     )
     no_street = (q.street == 0) & (c.street == 0)

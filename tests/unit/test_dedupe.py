@@ -82,6 +82,16 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("Пятница, автобус не пришёл", None, None, None, None),  # a word that starts like «пятый»
         ("Вторую неделю автобус 5 не ходит", None, None, None, "маршр|5"),
         ("Здравствуйте, 5 дней нет воды", None, None, None, None),
+        ("На ул. Мира, 10 разобран пандус", "мир", "10", None, None),  # not «1» before «раз…»
+        ("Рябиновая 14 подъезд 3 лифт стоит", "рябин", "14", None, "подъе|3"),
+        ("Ленина 5 кв 12 нет воды", "ленин", "5", None, None),
+        ("Жители мкр. Солнечный просят", "солне", None, None, None),
+        ("Тротуар у дома 22 по проспекту Космонавтов", "космо", "22", None, None),
+        ("Проспект Космонавтов, дом 18, корпус 2, течёт крыша", "космо", "18к2", None, None),
+        ("Космонавтов 18/2: с кровли капает", "космо", "18к2", None, None),
+        ("Мёрзнем в 9А на Кооперативной!", "коопе", "9а", None, None),
+        ("Заречная ул., около 7-го дома провал", "зареч", "7", None, None),
+        ("На Ленина 2 подъезда не убираются", None, None, None, "подъе|2"),
     ],
 )
 def test_place_key(
@@ -120,17 +130,27 @@ def test_fixture_shape(pairs: pd.DataFrame) -> None:
         assert pd.to_datetime(pairs[f"created_at_{side}"]).notna().all()
 
 
-def test_fresh_held_out_set_shape(pairs: pd.DataFrame) -> None:
-    """The second held-out set: same columns, its own families and ids, one text per id."""
-    fresh = pd.read_csv(FIXTURE.with_name("dedupe_pairs_fresh.csv"), keep_default_na=False, dtype=str)
-    assert list(fresh.columns) == list(pairs.columns)
-    assert set(fresh["split"]) == {"fresh"} and set(fresh["label"]) == {"0", "1"} and len(fresh) >= 100
-    assert fresh["pair_id"].is_unique and not set(fresh["family"]) & set(pairs["family"])
-    sides = pd.concat([fresh[[f"id_{s}", f"text_{s}"]].set_axis(["id", "text"], axis=1) for s in ("a", "b")])
+@pytest.mark.parametrize("split", ["fresh", "blind"])
+def test_held_out_set_shape(pairs: pd.DataFrame, split: str) -> None:
+    """The later held-out sets: same columns, their own families and ids, one text per id."""
+    held = pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{split}.csv"), keep_default_na=False, dtype=str)
+    others = pd.concat(
+        [pairs]
+        + [
+            pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{s}.csv"), keep_default_na=False, dtype=str)
+            for s in ("fresh", "blind")
+            if s != split
+        ]
+    )
+    assert list(held.columns) == list(pairs.columns)
+    assert set(held["split"]) == {split} and set(held["label"]) == {"0", "1"} and len(held) >= 100
+    assert held["pair_id"].is_unique and not set(held["family"]) & set(others["family"])
+    sides = pd.concat([held[[f"id_{s}", f"text_{s}"]].set_axis(["id", "text"], axis=1) for s in ("a", "b")])
     assert (sides.groupby("id")["text"].nunique() == 1).all()
-    assert not set(sides["id"]) & (set(pairs["id_a"]) | set(pairs["id_b"]))
+    assert not set(sides["id"]) & (set(others["id_a"]) | set(others["id_b"]))
+    assert not set(held["pair_id"]) & set(others["pair_id"])
     for side in ("a", "b"):
-        assert pd.to_datetime(fresh[f"created_at_{side}"]).notna().all()
+        assert pd.to_datetime(held[f"created_at_{side}"]).notna().all()
 
 
 def test_pair_set_quality_on_dev(pairs: pd.DataFrame, config: DedupeConfig) -> None:
@@ -172,6 +192,38 @@ def test_grouping_rules(config: DedupeConfig, second: str, days: float, topic: s
     index.add(appeal("first", "В доме 8 по улице Лесной с понедельника нет горячей воды"))
     match = index.add(appeal("second", second, days=days, topic=topic))
     assert (match.duplicate_of == "first") is joins
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "joins"),
+    [
+        ("Проспект Космонавтов, дом 18, корпус 2: течёт крыша", "Космонавтов 18/2 течёт крыша", True),
+        ("Проспект Космонавтов, дом 18, корпус 2: течёт крыша", "Космонавтов 18: течёт крыша", True),
+        ("Проспект Космонавтов, дом 18, корпус 2: течёт крыша", "Космонавтов 18 к1: течёт крыша", False),
+        ("Проспект Космонавтов, дом 18: течёт крыша", "Космонавтов 19: течёт крыша", False),
+    ],
+)
+def test_buildings_of_one_house(config: DedupeConfig, first: str, second: str, joins: bool) -> None:
+    """«18» and «18к2» may be one building; «18к1» and «18к2» are two."""
+    index = DedupeIndex(config)
+    index.add(appeal("first", first))
+    assert (index.add(appeal("second", second, days=1)).duplicate_of == "first") is joins
+
+
+def test_index_of_an_older_format_is_refused(config: DedupeConfig, tmp_path: Path) -> None:
+    import json
+
+    index = DedupeIndex(config)
+    index.add(appeal("a", "Садовая 12, прорвало трубу"))
+    path = save_index(index, tmp_path / "index.npz")
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
+    del meta["format"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="format 1.*rebuild it"):
+        load_index(path)
 
 
 def test_query_does_not_store_and_senders_are_marked(config: DedupeConfig) -> None:
