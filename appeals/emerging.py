@@ -107,12 +107,38 @@ def _cluster(vectors: sparse.csr_matrix, units: np.ndarray, weights: np.ndarray,
     k = int(np.clip(len(units) // cfg.texts_per_cluster, cfg.min_clusters, cfg.max_clusters))
     model = KMeans(n_clusters=min(k, len(units)), n_init=3, random_state=cfg.seed)
     model.fit(vectors[units], sample_weight=weights[units])
-    norms = np.linalg.norm(model.cluster_centers_, axis=1, keepdims=True)
-    sims = np.asarray(vectors @ (model.cluster_centers_ / np.maximum(norms, 1e-12)).T)
+    unit_labels, centers = model.labels_, model.cluster_centers_
+    if cfg.split_above:
+        unit_labels, centers = _split_large(vectors[units], weights[units], unit_labels, centers, cfg)
+    norms = np.linalg.norm(centers, axis=1, keepdims=True)
+    sims = np.asarray(vectors @ (centers / np.maximum(norms, 1e-12)).T)
     labels = np.where(sims.max(axis=1) >= cfg.assign_similarity, sims.argmax(axis=1), -1)
-    own = sims[units, model.labels_]
-    labels[units] = np.where(own >= cfg.core_similarity, model.labels_, -1)
+    own = sims[units, unit_labels]
+    labels[units] = np.where(own >= cfg.core_similarity, unit_labels, -1)
     return labels
+
+
+def _split_large(vectors: sparse.csr_matrix, weights: np.ndarray, labels: np.ndarray, centers: np.ndarray,
+                 cfg: EmergingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Split every cluster of more than cfg.split_above texts in two (k-means), again and again: a
+    large cluster is where a new kind of problem hides among its neighbours' poorly explained appeals."""
+    from sklearn.cluster import KMeans
+
+    labels, rows_of_centers = labels.copy(), [np.asarray(c) for c in centers]
+    queue = [int(label) for label in np.unique(labels)]
+    while queue:
+        label = queue.pop()
+        rows = np.flatnonzero(labels == label)
+        if len(rows) <= cfg.split_above:
+            continue
+        halves = KMeans(n_clusters=2, n_init=3, random_state=cfg.seed).fit(vectors[rows], sample_weight=weights[rows])
+        if np.bincount(halves.labels_, minlength=2).min() == 0:
+            continue
+        labels[rows[halves.labels_ == 1]] = len(rows_of_centers)
+        rows_of_centers[label] = halves.cluster_centers_[0]
+        rows_of_centers.append(halves.cluster_centers_[1])
+        queue += [label, len(rows_of_centers) - 1]
+    return labels, np.vstack(rows_of_centers)
 
 
 def _examples(texts: list[str], vectors: sparse.csr_matrix, idx: np.ndarray, n: int) -> list[str]:

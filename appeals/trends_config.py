@@ -47,6 +47,9 @@ class EmergingConfig(_Frozen):
     core_similarity: float
     max_texts: int
     texts_per_cluster: int
+    # Clusters holding more than this many distinct recent texts are split in two (k-means) until
+    # none does; 0 = never.
+    split_above: int = 0
     min_clusters: int
     max_clusters: int
     min_cluster_size: int

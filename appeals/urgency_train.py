@@ -2,10 +2,16 @@
 
 - `prepare_training`: weak labels on the unlabelled real appeals (dev texts removed), prepared once;
 - `fit_model`: the classifier on weak labels (+ gold rows, e.g. corrections or dev folds, weighted);
-- `tune`: the blend weight and the critical threshold on labelled rows (grid from the config);
+- `tune`: the blend weight and the critical threshold on labelled rows (grid from the config), read
+  through `gold_oof_proba`: what a model that learned from the other gold rows says about each row;
 - `cross_validate`: 5-fold CV on dev.csv; in each fold everything tuned or trained on gold uses the
   other four folds only, and the held-out fold is scored (its predictions are collected);
 - `train_final`: the model shipped (weak labels + all of dev.csv, params tuned on all of dev.csv).
+
+Blend and threshold are applied to a model trained with gold rows, which is surer of itself on
+texts like them than the weak-only classifier; tuning them on the weak-only classifier's view set
+the critical threshold for the wrong model (macro-F1 0.657, critical precision 0.68 against 0.681
+and 0.71 with out-of-fold gold models, evaluation/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -104,6 +110,19 @@ def tune(model: UrgencyModel, contexts: list, scores: np.ndarray, clf_proba: np.
     return best[1], best[2]
 
 
+def gold_oof_proba(cfg: UrgencyConfig, weak: Prepared, gold: Prepared, contexts: list, y: np.ndarray,
+                   rows: np.ndarray) -> np.ndarray:
+    """Classifier probabilities for gold `rows`, each from a model trained on the weak rows plus the
+    gold rows of the other folds of `rows` (cv_folds - 1 folds, stratified): the model the tuned
+    parameters will be applied to, seen on rows it did not learn from."""
+    out = np.zeros((len(rows), len(LEVELS)))
+    inner = StratifiedKFold(n_splits=max(cfg.combine.cv_folds - 1, 2), shuffle=True, random_state=cfg.data.seed)
+    for fit_at, held_at in inner.split(rows, y[rows]):
+        model = fit_model(cfg, weak.plus(_subset(gold, rows[fit_at])))
+        out[held_at] = model.classifier_proba([contexts[i] for i in rows[held_at]])
+    return out
+
+
 @dataclass
 class CVResult:
     """Out-of-fold predictions on dev.csv and the parameters chosen in each fold."""
@@ -130,9 +149,12 @@ def cross_validate(cfg: UrgencyConfig, data_dir: Path | None, gold_in_training: 
     splitter = StratifiedKFold(n_splits=cfg.combine.cv_folds, shuffle=True, random_state=cfg.data.seed)
     base_proba = base.classifier_proba(contexts)
     for k, (train_idx, test_idx) in enumerate(splitter.split(dev, y)):
-        # Tuning reads the weak-only classifier on the four folds: its view of them is out-of-sample.
+        # Tuning reads out-of-fold predictions within the four folds: of gold-trained models when the
+        # applied model learns from gold, else of the weak-only classifier (out-of-sample either way).
+        tune_proba = (gold_oof_proba(cfg, weak, gold, contexts, y, train_idx) if gold_in_training
+                      else base_proba[train_idx])
         blend, threshold = tune(base, [contexts[i] for i in train_idx], scores[train_idx],
-                                base_proba[train_idx], y[train_idx], cfg.combine)
+                                tune_proba, y[train_idx], cfg.combine)
         model = base
         if gold_in_training:
             model = fit_model(cfg, weak.plus(_subset(gold, train_idx)))
@@ -164,8 +186,9 @@ def train_final(cfg: UrgencyConfig, data_dir: Path | None, weak: Prepared | None
     weak = weak if weak is not None else prepare_training(cfg, data_dir, dev)
     base = fit_model(cfg, weak)
     contexts, scores = base.prepare(dev)
-    blend, threshold = tune(base, contexts, scores, base.classifier_proba(contexts),
-                            dev["urgency"].to_numpy(), cfg.combine)
+    y = dev["urgency"].to_numpy()
+    oof = gold_oof_proba(cfg, weak, prepare_rows(base, dev, CORRECTION_WEIGHT), contexts, y, np.arange(len(dev)))
+    blend, threshold = tune(base, contexts, scores, oof, y, cfg.combine)
     gold = dev[["text", "urgency"]].assign(created_at=None, weight=CORRECTION_WEIGHT, origin="dev")
     if corrections is not None and len(corrections):
         gold = merge_corrections(gold, corrections)

@@ -12,8 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 # Variants measured by `python -m evaluation.experiments.urgency_variants` (same folds, tuned inside them)
-# on 2026-11-28; none reaches the target, so the shipped combination stays.
+# on 2026-11-28. The nested tuning was kept; none of the others reaches the target.
 TRIED = (
+    "Kept (later on 2026-11-28, `gold_oof_proba` in appeals/urgency_train.py): blend and critical threshold tuned "
+    "on out-of-fold predictions of models that learned from gold rows (an inner 4-fold CV inside the "
+    "four training folds), the kind of model they are applied to, instead of on the weak-only "
+    "classifier's view: macro-F1 0.657 -> 0.681, critical precision 0.68 -> 0.71 (22 of 31), critical "
+    "recall 0.95 -> 1.00. The precision floor is met by one appeal: one more false critical would "
+    "give 0.69. The variants below were measured with the earlier tuning. "
     "Tried without reaching the target (`python -m evaluation.experiments.urgency_variants`, same folds, "
     "tuned inside them; measured 2026-11-28 on the current code): shipped combination 0.657; per-level "
     "prior weights for low and high 0.651; dev rows weighted 15 instead of 5 0.663; both 0.655 (critical "

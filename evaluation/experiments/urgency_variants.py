@@ -1,7 +1,8 @@
 """Urgency variants tried against the shipped combination, by the same 5-fold CV on dev.csv.
 
 Run: `python -m evaluation.experiments.urgency_variants` (about 3 minutes on 2 cores). Each variant is
-tuned inside the folds exactly as `appeals.urgency_train.cross_validate` tunes blend and threshold:
+tuned inside the folds on the weak-only classifier's view of them, as `appeals.urgency_train.cross_validate`
+tuned blend and threshold until it moved to out-of-fold gold-trained models (`gold_oof_proba`):
 - `prior weights`: per-level multipliers for `low` and `high` chosen with blend and threshold;
 - `gold weight 15`: dev rows weigh 15 instead of 5 in the classifier's training;
 - `stacked LR`: a logistic regression over the classifier's and the rules' distributions (and, in the

@@ -54,3 +54,26 @@ def test_all_recent_texts_when_nothing_new_stands_out(cfg):
     _, flags = burst_weights(matrix, RECENT, EARLIER, cfg)
     assert not flags.any()
     assert select_units(matrix, RECENT, flags, min_units=8).tolist() == list(range(40))
+
+
+def test_large_mixed_cluster_is_split_until_small(cfg):
+    """Twelve texts of one vocabulary and twelve of another, given as one cluster, come apart; no
+    cluster keeps more than split_above texts, and each half holds one vocabulary."""
+    from appeals.emerging import _split_large
+
+    rng = np.random.default_rng(0)
+    a = np.c_[np.ones((12, 1)), rng.uniform(0, 0.2, (12, 3)), np.zeros((12, 4))]
+    b = np.c_[np.zeros((12, 4)), np.ones((12, 1)), rng.uniform(0, 0.2, (12, 3))]
+    vectors = sparse.csr_matrix(np.r_[a, b])
+    labels, centers = _split_large(vectors, np.ones(24), np.zeros(24, dtype=int), vectors.mean(axis=0).A, cfg)
+    assert np.bincount(labels).max() <= cfg.split_above
+    assert len(centers) == labels.max() + 1
+    assert not set(labels[:12]) & set(labels[12:])
+
+
+def test_small_cluster_is_left_whole(cfg):
+    from appeals.emerging import _split_large
+
+    vectors = sparse.csr_matrix(np.eye(6)[[0, 0, 1, 1, 2, 2]])
+    labels, centers = _split_large(vectors, np.ones(6), np.zeros(6, dtype=int), vectors.mean(axis=0).A, cfg)
+    assert labels.tolist() == [0] * 6 and len(centers) == 1
