@@ -71,6 +71,12 @@ def tokens(text: str) -> list[str]:
     return WORD_RE.findall(normalize_lookalikes(text))
 
 
+# The classifier lemmatises each rule-masked text twice (the topic models' lemma features and the
+# urgency rules read the same string): the last few thousand texts are kept to answer the second.
+TEXT_CACHE_SIZE = 2048
+
+
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
 def lemmatize(text: str) -> str:
     """Lower-case lemmas of the words of `text`, joined by single spaces."""
     return " ".join(lemma_of(tok) for tok in tokens(text))

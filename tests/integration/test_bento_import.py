@@ -64,7 +64,7 @@ def test_champions_travel_through_the_bentoml_store(registry_copy: Path, bento_s
     import bentoml
     from mlflow import MlflowClient
 
-    from appeals.api_models import ClassifyRequest
+    from appeals.api_models import ClassifyRequest, ClassifyResponse
     from appeals.bento_models import import_champions, load_task_model, topic_groups_of
     from appeals.classifier import Classifier, text_steps
     from appeals.registry import champion_version
@@ -97,6 +97,9 @@ def test_champions_travel_through_the_bentoml_store(registry_copy: Path, bento_s
         assert prediction.probas[task] == pytest.approx(whole), task
     requests = [ClassifyRequest(text=t) for t in TEXTS]
     a, b = served.classify(requests), local.classify(requests)
+    for answer in a:  # answers are built without pydantic's checks: validating them changes nothing
+        assert ClassifyResponse.model_validate(answer.model_dump()) == answer
+        assert ClassifyResponse.model_validate_json(answer.model_dump_json()) == answer
     for x, y in zip(a, b, strict=True):
         assert (x.topic, x.topic_group, x.department.label, x.urgency.level) == (
             y.topic, y.topic_group, y.department.label, y.urgency.level)

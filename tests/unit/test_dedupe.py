@@ -384,3 +384,40 @@ def test_key_table_matches_a_plain_multimap_across_merges(monkeypatch: pytest.Mo
         assert {r for k in probe for r in reference.get(k, [])[-3:]} <= newest
     assert merges_seen >= 10 and len(table) == sum(map(len, reference.values()))
     assert table.nbytes == 8 * len(table)  # uint32 key + int32 row, no per-entry Python object
+
+
+@pytest.mark.parametrize("batch", [1, 7, 500])
+def test_service_batches_group_as_one_by_one_adds(pairs: pd.DataFrame, config: DedupeConfig, batch: int) -> None:
+    """`grouping.group_batch` (a chunk at a time) answers as `DedupeIndex.add` one appeal at a time,
+    repeats of an id inside a batch and ids stored before included."""
+    from appeals.grouping import group_batch
+    from appeals.routing import DUPLICATE
+
+    rows = {}
+    for side in ("a", "b"):
+        for row in pairs.itertuples():
+            rows[getattr(row, f"id_{side}")] = (
+                getattr(row, f"text_{side}"),
+                datetime.fromisoformat(getattr(row, f"created_at_{side}")),
+                getattr(row, f"topic_group_{side}") or None,
+            )
+    ids = sorted(rows, key=lambda k: (rows[k][1], k))
+    ids = ids + ids[:3]  # ids seen before come back
+    one, many = DedupeIndex(config), DedupeIndex(config)
+    expected, got = [], []
+    for appeal_id in ids:
+        text, when, topic = rows[appeal_id]
+        if appeal_id in one.row_of:
+            expected.append(None)  # answered from the index, compared below as the group it ended in
+            continue
+        m = one.add(Appeal(id=appeal_id, text=text, created_at=when, topic_group=topic))
+        expected.append((m.group_id, m.duplicate_of, m.group_size, [DUPLICATE] if m.status != "new" else []))
+    for start in range(0, len(ids), batch):
+        part = ids[start : start + batch]
+        got += group_batch(many, part, [rows[k][0] for k in part], [rows[k][1] for k in part], [rows[k][2] for k in part])
+    for appeal_id, want, have in zip(ids, expected, got, strict=True):
+        if want is None:
+            assert have[0] == one.group_id_of(appeal_id) and have[3] == [], appeal_id
+        else:
+            assert have == want, appeal_id
+    assert [one.group_id_of(k) for k in ids] == [many.group_id_of(k) for k in ids]
