@@ -18,6 +18,8 @@ from appeals.routing import DUPLICATE
 
 Grouping = tuple[str | None, str | None, int, list[str]]  # group id, duplicate_of, group size, reasons
 _CHUNK = 2000
+# New appeals in one call from which grouping takes the batch path (see group_batch).
+CHUNK_MIN = 64
 
 
 def _known(index: Any, appeal_id: str) -> Grouping:
@@ -31,14 +33,17 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
                 topic_groups: Sequence[str | None]) -> list[Grouping]:
     """Add the appeals not yet indexed, in order, and report every appeal's group.
 
-    The new appeals go in as one chunk (`dedupe_batch.add_chunk`: candidates looked up and judged
-    for all of them at once, each grouped against the appeals before it, as one-by-one `add` calls
-    would group them) at about a third of the cost. An id already indexed, or repeated within the
-    batch, is answered with its group as it stands after the batch.
+    From CHUNK_MIN new appeals on, they go in as one chunk (`dedupe_batch.add_chunk`: candidates
+    looked up and judged for all of them at once, each grouped against the appeals before it, as
+    one-by-one `add` calls would group them) at about a third of the cost per appeal. A chunk also
+    sorts the index's tables, work that grows with the index, so a few appeals go in one by one
+    (a load test of single appeals doubled its CPU per request the other way). An id already
+    indexed, or repeated within the batch, is answered with its group as it stands after the batch.
     """
     from appeals.dedupe_batch import add_chunk
     from appeals.dedupe_features import featurize
     from appeals.dedupe_groups import day_number
+    from appeals.schema import Appeal
 
     new: dict[str, int] = {}
     for i, appeal_id in enumerate(ids):
@@ -50,7 +55,12 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
         feats = featurize([masked[i] for i in at], index.config)
         days = np.array([day_number(created[i]) for i in at], dtype=np.float64)
         topics = np.array([index.topic_code(topic_groups[i]) for i in at], dtype=np.int32)
-        matches = add_chunk(index, feats, list(new), days, topics, np.zeros(len(at), dtype=np.uint32))
+        if len(at) >= CHUNK_MIN:
+            matches = add_chunk(index, feats, list(new), days, topics, np.zeros(len(at), dtype=np.uint32))
+        else:
+            matches = [index.add_features(feats, k, Appeal(id=ids[i], text=masked[i], created_at=created[i],
+                                                              topic_group=topic_groups[i]))
+                       for k, i in enumerate(at)]
         found = dict(zip(new, matches, strict=True))
     out: list[Grouping] = []
     for i, appeal_id in enumerate(ids):
