@@ -161,7 +161,18 @@ def _scan_gazetteer(text: str, gaz: Gazetteer, skip: list[tuple[int, int]]) -> d
 
 def extract_places(text: str, gazetteer: Gazetteer | None = None) -> Places:
     """Municipality, district, settlement, street and house named in `text` (first of each)."""
-    gaz = gazetteer or _default()
+    return _places_default(text) if gazetteer is None else _extract_places(text, gazetteer)
+
+
+# The classifier reads places twice per appeal (the department model's place features from the
+# rule-masked text, the answer's places from the fully masked one), and the two texts are the same
+# unless a name was masked: the last few thousand texts' places are kept (Places is frozen).
+@lru_cache(maxsize=2048)
+def _places_default(text: str) -> Places:
+    return _extract_places(text, _default())
+
+
+def _extract_places(text: str, gaz: Gazetteer) -> Places:
     text = normalize_lookalikes(text)
     street, house, skip = _find_street(text)
     settlement = None
