@@ -124,7 +124,7 @@ def _split_large(vectors: sparse.csr_matrix, weights: np.ndarray, labels: np.nda
     large cluster is where a new kind of problem hides among its neighbours' poorly explained appeals."""
     from sklearn.cluster import KMeans
 
-    labels, rows_of_centers = labels.copy(), [np.asarray(c) for c in centers]
+    labels, centres = labels.copy(), [np.asarray(c) for c in centers]
     queue = [int(label) for label in np.unique(labels)]
     while queue:
         label = queue.pop()
@@ -134,11 +134,11 @@ def _split_large(vectors: sparse.csr_matrix, weights: np.ndarray, labels: np.nda
         halves = KMeans(n_clusters=2, n_init=3, random_state=cfg.seed).fit(vectors[rows], sample_weight=weights[rows])
         if np.bincount(halves.labels_, minlength=2).min() == 0:
             continue
-        labels[rows[halves.labels_ == 1]] = len(rows_of_centers)
-        rows_of_centers[label] = halves.cluster_centers_[0]
-        rows_of_centers.append(halves.cluster_centers_[1])
-        queue += [label, len(rows_of_centers) - 1]
-    return labels, np.vstack(rows_of_centers)
+        labels[rows[halves.labels_ == 1]] = len(centres)
+        centres[label] = halves.cluster_centers_[0]
+        centres.append(halves.cluster_centers_[1])
+        queue += [label, len(centres) - 1]
+    return labels, np.vstack(centres)
 
 
 def _examples(texts: list[str], vectors: sparse.csr_matrix, idx: np.ndarray, n: int) -> list[str]:

@@ -49,7 +49,7 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
     for i, appeal_id in enumerate(ids):
         if appeal_id not in new and appeal_id not in index.row_of:
             new[appeal_id] = i
-    found: dict[str, Any] = {}
+    found: dict[int, Any] = {}  # position in the batch -> its match, for each appeal added
     if new:
         at = list(new.values())
         feats = featurize([masked[i] for i in at], index.config)
@@ -61,10 +61,10 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
             matches = [index.add_features(feats, k, Appeal(id=ids[i], text=masked[i], created_at=created[i],
                                                               topic_group=topic_groups[i]))
                        for k, i in enumerate(at)]
-        found = dict(zip(new, matches, strict=True))
+        found = dict(zip(at, matches, strict=True))
     out: list[Grouping] = []
     for i, appeal_id in enumerate(ids):
-        match = found.pop(appeal_id, None) if new.get(appeal_id) == i else None
+        match = found.get(i)
         if match is None:
             out.append(_known(index, appeal_id))
             continue

@@ -73,6 +73,7 @@ def tokens(text: str) -> list[str]:
 
 # The classifier lemmatises each rule-masked text twice (the topic models' lemma features and the
 # urgency rules read the same string): the last few thousand texts are kept to answer the second.
+# appeals.places keeps as many texts' places, for the same reason.
 TEXT_CACHE_SIZE = 2048
 
 

@@ -22,7 +22,7 @@ from appeals.gazetteer import (
     geo_lemma,
     municipality_name,
 )
-from appeals.nlp import get_morph, normalize_lookalikes
+from appeals.nlp import TEXT_CACHE_SIZE, get_morph, normalize_lookalikes
 
 FIELDS: tuple[str, ...] = ("municipality", "district", "settlement", "street", "house")
 _STREET_TYPES: tuple[tuple[str, str], ...] = (
@@ -167,7 +167,7 @@ def extract_places(text: str, gazetteer: Gazetteer | None = None) -> Places:
 # The classifier reads places twice per appeal (the department model's place features from the
 # rule-masked text, the answer's places from the fully masked one), and the two texts are the same
 # unless a name was masked: the last few thousand texts' places are kept (Places is frozen).
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
 def _places_default(text: str) -> Places:
     return _extract_places(text, _default())
 
