@@ -180,7 +180,9 @@ def refit_on_train_val(cand: Candidate, sets: dict[str, FeatureSet], parts: Part
     """The candidate with each direct member refitted on the labelled train + validation rows.
 
     Members that map another task's classes (a topic model inside a derived topic group) stay as they
-    are. Only train and validation rows are used; test rows are never touched.
+    are. Only train and validation rows are used; test rows are never touched. Validation rows of a
+    class the training part lacks are left out: the candidate's classes, temperature and confidence
+    map were fitted for the training part's classes (small datasets such as Ryazan have such rows).
     """
     import copy
 
@@ -188,7 +190,7 @@ def refit_on_train_val(cand: Candidate, sets: dict[str, FeatureSet], parts: Part
 
     task = cand.task
     y = pd.concat([parts.train[task], parts.val[task]], ignore_index=True)
-    rows = y.notna().to_numpy()
+    rows = (y.notna() & y.isin(set(cand.classes))).to_numpy()
     members = []
     for member in cand.members:
         if member.mapping is not None:

@@ -49,3 +49,16 @@ def test_members_mapping_another_tasks_classes_are_kept(mapping: np.ndarray) -> 
     parts, sets = _parts_and_sets()
     cand = _candidate(parts, sets, mapping)
     assert refit_on_train_val(cand, sets, parts).members[0].model is cand.members[0].model
+
+
+def test_validation_rows_of_a_class_unseen_in_training_are_left_out() -> None:
+    """A small dataset's validation part can hold a class the training part lacks; the refitted model
+    keeps the candidate's classes (its temperature and confidence map were fitted for them)."""
+    parts, sets = _parts_and_sets()
+    parts.val.loc[1:3, "department"] = "c"
+    cand = _candidate(parts, sets)
+    model = refit_on_train_val(cand, sets, parts).members[0].model
+    assert list(model.classes_) == ["a", "b"]
+    expected = LinearSVC(C=1.0).fit(np.vstack([sets["k"].train, sets["k"].val[4:]]),
+                                    pd.concat([parts.train["department"], parts.val["department"][4:]]))
+    np.testing.assert_allclose(model.estimator.coef_, expected.coef_, rtol=1e-6)
