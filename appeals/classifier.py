@@ -188,7 +188,16 @@ class Classifier:
 
         model = self.models["topic_group"]
         topic_groups = [model.classes[int(k)] for k in prediction.picks["topic_group"]]
-        return group_batch(self.dedupe, ids, masked, [r.created_at for r in requests], topic_groups)
+        return group_batch(self.dedupe, ids, masked, [r.created_at for r in requests], topic_groups,
+                           self._top3_pairs(prediction))
+
+    def _top3_pairs(self, prediction: Prediction) -> list[list[tuple[str, float]]]:
+        """Each appeal's three best topics with probabilities rounded as stored (`topic_top3`), so a
+        restarted service's index sees the same values."""
+        proba = prediction.probas["topic"]
+        classes = self.models["topic"].classes
+        best = np.argsort(-proba, axis=1)[:, :3]
+        return [[(classes[k], round(float(row[k]), 4)) for k in idx] for row, idx in zip(proba, best, strict=True)]
 
     def _label(self, task: str, prediction: Prediction, i: int) -> LabelProba:
         model = self.models[task]

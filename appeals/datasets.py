@@ -57,7 +57,7 @@ class LoadResult:
 # ----------------------------------------------------------------------------- mapping to records
 
 
-def _row_label(path: Path, index: int, suffixes: str) -> str:
+def row_label(path: Path, index: int, suffixes: str) -> str:
     offset = 1 if suffixes.endswith((".jsonl", ".ndjson", ".json", ".parquet")) else 2
     return f"{path}: row {index + offset}"
 
@@ -91,7 +91,7 @@ def map_columns(
     blank_labels: dict[str, int] = {}
     for index, row in enumerate(raw.itertuples(index=False)):
         record = dict(zip(raw.columns, row, strict=True))
-        where = _row_label(path, index, suffixes)
+        where = row_label(path, index, suffixes)
         text = record[mapping["text"]]
         if not isinstance(text, str):
             if text is None or (isinstance(text, float) and pd.isna(text)):

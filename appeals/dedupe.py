@@ -23,7 +23,7 @@ import pandas as pd
 from appeals.dedupe_batch import add_chunk
 from appeals.dedupe_columns import Columns
 from appeals.dedupe_config import DedupeConfig, load_dedupe_config
-from appeals.dedupe_features import featurize
+from appeals.dedupe_features import featurize, parse_top_topics
 from appeals.dedupe_groups import POSSIBLE_DUPLICATE, GroupMatch, Groups, day_number, sender_code
 from appeals.dedupe_index import TABLES, DedupeIndex
 from appeals.dedupe_strings import StringTable
@@ -75,7 +75,9 @@ def group_frame(
     sender_column: str | None = "sender",
     index: DedupeIndex | None = None,
 ) -> pd.DataFrame:
-    """A copy of `frame` (columns id, text; created_at, topic_group, sender optional) with OUTPUT_COLUMNS.
+    """A copy of `frame` (columns id, text; created_at, topic_group, topic_top3, sender optional) with
+    OUTPUT_COLUMNS. `topic_top3` is the column `appeals predict` writes (JSON [[topic, probability], ...]):
+    with it, appeals at the same place whose topics agree are grouped even in other words.
 
     Appeals are added oldest first to `index` (a new one by default), so a batch gives the groups
     the service would have built appeal by appeal. `group_size` and `duplicate_of` are final values.
@@ -87,16 +89,30 @@ def group_frame(
     texts = frame["text"].astype(str).tolist()
     ids, dates = [str(v) for v in frame["id"].tolist()], _column(frame, "created_at")
     topics, senders = _column(frame, "topic_group"), _column(frame, sender_column)
+    tops = frame["topic_top3"].tolist() if "topic_top3" in frame.columns else [None] * len(frame)
     matches: dict[int, GroupMatch] = {}
     for start in range(0, len(order), _CHUNK):
         rows = order[start : start + _CHUNK]
         feats = featurize([texts[r] for r in rows], config)
+        try:
+            index.set_topics(feats, [tops[r] for r in rows])
+        except ValueError as error:
+            bad = next(r for r in rows.tolist() if not _parses(tops[r]))
+            raise ValueError(f"row {bad + 1} (id {ids[bad]!r}), field topic_top3: {error}") from None
         days = np.array([day_number(dates[r]) for r in rows], dtype=np.float64)
         codes = np.array([index.topic_code(topics[r]) for r in rows], dtype=np.int32)
         senders_ = np.array([sender_code(senders[r]) for r in rows], dtype=np.uint32)
         found = add_chunk(index, feats, [ids[r] for r in rows], days, codes, senders_)
         matches.update(zip(rows.tolist(), found, strict=True))
     return _with_results(frame, matches, index)
+
+
+def _parses(value: object) -> bool:
+    try:
+        parse_top_topics(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: DedupeIndex) -> pd.DataFrame:
@@ -115,8 +131,9 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
     return out
 
 
-# Version of the saved index's layout: 2 added the building code («18к2») to the place columns.
-INDEX_FORMAT = 2
+# Version of the saved index's layout: 2 added the building code («18к2») to the place columns,
+# 3 the topic model's best topics of each appeal.
+INDEX_FORMAT = 3
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:
@@ -133,6 +150,7 @@ def save_index(index: DedupeIndex, path: Path | str) -> Path:
         "ids": list(index.ids),
         "labels": index.groups.labels(),
         "topics": index.topics,
+        "fine_topics": index.fine_topics,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     with path.open("wb") as fh:
@@ -153,10 +171,11 @@ def load_index(path: Path | str) -> DedupeIndex:
     if meta.get("format", 1) != INDEX_FORMAT:
         raise ValueError(
             f"{path}: dedupe index format {meta.get('format', 1)}, this version reads format "
-            f"{INDEX_FORMAT}; rebuild it with `appeals dedupe` (place codes changed)"
+            f"{INDEX_FORMAT}; rebuild it with `appeals dedupe` (place codes or columns changed)"
         )
     index = DedupeIndex(DedupeConfig.model_validate(meta["config"]))
     index.ids, index.topics = StringTable.from_strings(meta["ids"]), meta["topics"]
+    index.fine_topics = meta["fine_topics"]
     index.count = len(index.ids)
     index.cols = Columns.from_state(arrays, index.config.num_perm)
     for name in TABLES:

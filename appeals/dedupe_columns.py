@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from appeals.dedupe_features import Features
+from appeals.dedupe_features import TOPIC_K, Features
 from appeals.dedupe_rules import Side
 from appeals.dedupe_table import capacity, reserve, resized
 
@@ -19,6 +19,8 @@ _LAYOUT: dict[str, tuple[tuple[int, ...], type]] = {
     "building": ((), np.uint32),
     "object_kind": ((), np.uint32),
     "object": ((), np.uint32),
+    "topic_ids": ((TOPIC_K,), np.int32),
+    "topic_p": ((TOPIC_K,), np.float32),
     "day": ((), np.float64),
     "topic": ((), np.int32),
     "sender": ((), np.uint32),
@@ -32,6 +34,8 @@ _FROM_FEATURES = (
     "building",
     "object_kind",
     "object",
+    "topic_ids",
+    "topic_p",
 )
 
 
@@ -122,6 +126,8 @@ class Columns:
             object=a["object"][rows],
             day=a["day"][rows],
             topic=a["topic"][rows],
+            topic_ids=a["topic_ids"][rows],
+            topic_p=a["topic_p"][rows],
         )
 
     def state(self) -> dict[str, np.ndarray]:

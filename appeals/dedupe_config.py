@@ -35,6 +35,8 @@ class DedupeConfig(BaseModel):
     possible_threshold: float = Field(gt=0, le=1)
     place_sure_threshold: float = Field(gt=0, le=1)
     place_possible_threshold: float = Field(gt=0, le=1)
+    # At the same place, topic distributions at least this alike make a possible duplicate (None: off).
+    place_topic_threshold: float | None = Field(default=None, gt=0, le=1)
     max_place_candidates: int = Field(ge=1)
     max_term_candidates: int = Field(ge=0)
     term_lookups: int = Field(ge=1)

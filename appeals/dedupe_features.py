@@ -9,10 +9,11 @@ check it against `datasketch.MinHash.update_batch`. Shingles are character n-gra
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +28,33 @@ _CHUNK = 250_000  # shingles per numpy block: bounds memory at num_perm * 4 byte
 _MIX = np.arange(1, 65, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) | np.uint64(1)
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 STOPWORDS_FILE = Path(__file__).parent / "resources" / "dedupe_stopwords.txt"
+# How many of the topic model's best topics grouping keeps per appeal: the `topic_top3` of
+# `appeals predict`, the service's answers and the store.
+TOPIC_K = 3
+
+
+def parse_top_topics(value: object) -> list[tuple[str, float]]:
+    """[(topic, probability), ...] from a `topic_top3` value: a list of pairs or of objects with
+    `label` and `proba`, or its JSON text (a CSV written by `appeals predict`); [] when missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"topic_top3 is not JSON: {error.doc[:80]!r} ({error.msg})") from None
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"topic_top3 must be a list of [topic, probability] pairs, got {value!r:.80}")
+    pairs = []
+    for item in value:
+        try:
+            label, proba = (item.label, item.proba) if hasattr(item, "label") else item
+            pairs.append((str(label), float(proba)))
+        except (TypeError, ValueError):
+            raise ValueError(f"topic_top3 item {item!r:.80} is not a [topic, probability] pair") from None
+    return pairs[:TOPIC_K]
 
 
 @lru_cache(maxsize=1)
@@ -52,6 +80,15 @@ class Features:
     object_kind: np.ndarray  # uint32[n]: kind of a numbered object (school, clinic, route, entrance)
     object: np.ndarray  # uint32[n]: kind and number together
     bands: np.ndarray  # uint32[n, bands]: LSH band hashes of the signature
+    # The topic model's best TOPIC_K topics (index codes, -1 = none) and their probabilities; empty
+    # unless the caller knows them (`DedupeIndex.set_topics`).
+    topic_ids: np.ndarray = field(default_factory=lambda: np.zeros((0, TOPIC_K), dtype=np.int32))
+    topic_p: np.ndarray = field(default_factory=lambda: np.zeros((0, TOPIC_K), dtype=np.float32))
+
+    def __post_init__(self) -> None:
+        if len(self.topic_ids) != len(self.exact):
+            self.topic_ids = np.full((len(self.exact), TOPIC_K), -1, dtype=np.int32)
+            self.topic_p = np.zeros((len(self.exact), TOPIC_K), dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.exact)

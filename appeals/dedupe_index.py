@@ -10,11 +10,13 @@ stored appeal costs no Python object, which in a worker holding a million appeal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from appeals.dedupe_columns import Columns
 from appeals.dedupe_config import DedupeConfig
-from appeals.dedupe_features import Features, featurize
+from appeals.dedupe_features import Features, featurize, parse_top_topics
 from appeals.dedupe_groups import (
     POSSIBLE_DUPLICATE,
     GroupMatch,
@@ -40,6 +42,7 @@ class DedupeIndex:
         self.count = 0
         self.ids = StringTable()  # appeal id of each row; `row_of` finds the row of an id
         self.topics: dict[str, int] = {}
+        self.fine_topics: dict[str, int] = {}  # topic model labels of `topic_top3` -> codes
         self.groups = Groups(self.ids)
         self.exact_table = KeyTable(np.uint64)  # normalised-text key -> rows
         self.band_table = KeyTable(np.uint32)  # LSH band hashes -> rows
@@ -57,15 +60,26 @@ class DedupeIndex:
 
     # ------------------------------------------------------------------ public API
 
-    def query(self, appeal: Appeal, sender: str | None = None) -> GroupMatch:
-        """Where `appeal` would go, without storing it (group_size counts it in)."""
-        feats = featurize([appeal.text], self.config)
+    def query(self, appeal: Appeal, sender: str | None = None, topics: object = None) -> GroupMatch:
+        """Where `appeal` would go, without storing it (group_size counts it in). `topics`: the topic
+        model's best topics with their probabilities (`topic_top3`), when known."""
+        feats = self.set_topics(featurize([appeal.text], self.config), [topics])
         return self._decide(feats, 0, appeal, sender, store=False)
 
-    def add(self, appeal: Appeal, sender: str | None = None, group_id: str | None = None) -> GroupMatch:
+    def add(self, appeal: Appeal, sender: str | None = None, group_id: str | None = None,
+            topics: object = None) -> GroupMatch:
         """Store `appeal` and return its group. With `group_id`, put it there (restoring a saved state)."""
-        feats = featurize([appeal.text], self.config)
+        feats = self.set_topics(featurize([appeal.text], self.config), [topics])
         return self.add_features(feats, 0, appeal, sender, group_id)
+
+    def set_topics(self, feats: Features, tops: Sequence[object]) -> Features:
+        """Fill `feats`' topic columns from one `topic_top3` value per row (see
+        `dedupe_features.parse_top_topics`; None where the topics are unknown). Returns `feats`."""
+        for row, value in enumerate(tops):
+            for k, (label, proba) in enumerate(parse_top_topics(value)):
+                feats.topic_ids[row, k] = self.fine_topics.setdefault(label, len(self.fine_topics))
+                feats.topic_p[row, k] = proba
+        return feats
 
     def add_features(
         self, feats: Features, i: int, appeal: Appeal, sender: str | None = None, group_id: str | None = None
@@ -161,6 +175,8 @@ class DedupeIndex:
             object=feats.object[i : i + 1],
             day=np.array([day]),
             topic=np.array([topic], dtype=np.int32),
+            topic_ids=feats.topic_ids[i : i + 1],
+            topic_p=feats.topic_p[i : i + 1],
         )
 
     def _best(self, feats: Features, i: int, day: float, topic: int, sender: int) -> tuple[int, int, float]:

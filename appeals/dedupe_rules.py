@@ -8,7 +8,10 @@ Rules, in order (see training/configs/dedupe.toml for the numbers):
    address, content-term score): the smoothed term overlap at the same place, Jaccard elsewhere;
 3. the same house (or the same settlement when neither names a street, or the same numbered object)
    asks for less similarity (place_* thresholds) than appeals whose place is unknown or partly known;
-4. between the "possible" and the "sure" threshold a match is uncertain: "possible duplicate".
+4. between the "possible" and the "sure" threshold a match is uncertain: "possible duplicate";
+5. at the same place (as in 3), appeals whose topic distributions by the topic model are alike
+   (`topic_similarity` >= place_topic_threshold) are at least a possible duplicate whatever their words:
+   another resident's words about the same problem share few terms but get the same topics.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class Side:
     object: np.ndarray
     day: np.ndarray  # float64[m], NaN = unknown
     topic: np.ndarray  # int32[m], -1 = unknown
+    topic_ids: np.ndarray  # int32[m, TOPIC_K]: the topic model's best topics, -1 = none
+    topic_p: np.ndarray  # float32[m, TOPIC_K]: their probabilities
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -77,6 +82,20 @@ def term_scores(
     overlap = np.where(shared >= min_shared, shared / (np.minimum(lengths, len(query)) + smoothing), 0.0)
     union = lengths + len(query) - shared
     return overlap, np.divide(shared, union, out=np.zeros(count), where=union > 0)
+
+
+def topic_similarity(q: Side, c: Side) -> np.ndarray:
+    """Cosine of the two appeals' topic distributions, each cut to its best TOPIC_K topics (0 when
+    either is unknown). Two tellings of one problem get the same topics whatever their words."""
+    same = (q.topic_ids[:, :, None] == c.topic_ids[:, None, :]) & (q.topic_ids[:, :, None] >= 0)
+    dot = (same * q.topic_p[:, :, None] * c.topic_p[:, None, :]).sum(axis=(1, 2))
+    norm = np.sqrt((q.topic_p.astype(np.float64) ** 2).sum(axis=1) * (c.topic_p.astype(np.float64) ** 2).sum(axis=1))
+    return np.divide(dot, norm, out=np.zeros(len(dot)), where=norm > 0)
+
+
+def _rows(side: Side, at: np.ndarray) -> Side:
+    """The topic columns of `side`'s rows `at` (all `topic_similarity` reads)."""
+    return Side(**{**side.__dict__, "topic_ids": side.topic_ids[at], "topic_p": side.topic_p[at]})
 
 
 def place_relation(q: Side, c: Side) -> tuple[np.ndarray, np.ndarray]:
@@ -131,4 +150,10 @@ def judge(
     sure = np.where(strong, config.place_sure_threshold, config.sure_threshold)
     possible = np.where(strong, config.place_possible_threshold, config.possible_threshold)
     verdict = np.where(sim >= sure, SURE, np.where(sim >= possible, POSSIBLE, NONE))
+    at = np.flatnonzero(strong & (verdict < POSSIBLE))
+    if config.place_topic_threshold is not None and len(at):
+        # The same place and the same topics by the topic model: the same problem in other words.
+        qa = q if len(q.topic_ids) == 1 else _rows(q, at)
+        topical = topic_similarity(qa, _rows(c, at)) >= config.place_topic_threshold
+        verdict[at[topical]] = POSSIBLE
     return np.where(allowed, verdict, NONE), sim

@@ -30,7 +30,7 @@ def _known(index: Any, appeal_id: str) -> Grouping:
 
 
 def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: Sequence[datetime | None],
-                topic_groups: Sequence[str | None]) -> list[Grouping]:
+                topic_groups: Sequence[str | None], tops: Sequence[object] | None = None) -> list[Grouping]:
     """Add the appeals not yet indexed, in order, and report every appeal's group.
 
     From CHUNK_MIN new appeals on, they go in as one chunk (`dedupe_batch.add_chunk`: candidates
@@ -39,6 +39,7 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
     sorts the index's tables, work that grows with the index, so a few appeals go in one by one
     (a load test of single appeals doubled its CPU per request the other way). An id already
     indexed, or repeated within the batch, is answered with its group as it stands after the batch.
+    `tops`: each appeal's best topics with probabilities (`topic_top3`), when the topic model ran.
     """
     from appeals.dedupe_batch import add_chunk
     from appeals.dedupe_features import featurize
@@ -53,6 +54,8 @@ def group_batch(index: Any, ids: Sequence[str], masked: Sequence[str], created: 
     if new:
         at = list(new.values())
         feats = featurize([masked[i] for i in at], index.config)
+        if tops is not None:
+            index.set_topics(feats, [tops[i] for i in at])
         days = np.array([day_number(created[i]) for i in at], dtype=np.float64)
         topics = np.array([index.topic_code(topic_groups[i]) for i in at], dtype=np.int32)
         if len(at) >= CHUNK_MIN:
@@ -96,6 +99,8 @@ def _restore_rows(index: Any, rows: pd.DataFrame) -> None:
     for start in range(0, len(rows), _CHUNK):
         part = rows.iloc[start:start + _CHUNK]
         feats = featurize(part["text"].astype(str).tolist(), index.config)
+        if "topic_top3" in part.columns:
+            index.set_topics(feats, part["topic_top3"].tolist())
         days = np.array([day_number(None if pd.isna(d) else pd.Timestamp(d).to_pydatetime())
                          for d in part["created_at"]], dtype=np.float64)
         codes = np.array([index.topic_code(None if pd.isna(t) else t) for t in part["topic_group"]], dtype=np.int32)

@@ -281,11 +281,11 @@ def get_appeal(engine: Engine, appeal_id: str) -> AppealRow | None:
 def index_rows(engine: Engine, since: datetime | None = None,
                received_since: datetime | None = None) -> pd.DataFrame:
     """What the duplicate index is rebuilt from: id, text (masked), created_at, channel, district,
-    topic_group, group_id, oldest first; with `since`, only appeals dated (else received) from then
+    topic_group, topic_top3, group_id, oldest first; with `since`, only appeals dated (else received) from then
     on; with `received_since`, only those received from then on."""
     c = appeals_table.c
     query = select(c.id, c.text_masked.label("text"), c.created_at, c.channel, c.district, c.topic_group,
-                   c.group_id).order_by(c.received_at, c.id)
+                   c.topic_top3, c.group_id).order_by(c.received_at, c.id)
     if since is not None:
         moment = func.coalesce(c.created_at, c.received_at)
         query = query.where(moment >= UTCDateTime().process_bind_param(since, engine.dialect))

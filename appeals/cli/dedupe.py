@@ -21,7 +21,7 @@ def _work_frame(
     sender_column: str | None,
     path: Path,
 ) -> pd.DataFrame:
-    """Canonical columns (id, text, created_at, topic_group, sender) for rows with text."""
+    """Canonical columns (id, text, created_at, topic_group, sender, topic_top3) for rows with text."""
     import pandas as pd
 
     from appeals.datasets import LoadError, parse_dates
@@ -45,6 +45,17 @@ def _work_frame(
         work["topic_group"] = raw[mapping["topic_group"]].replace("", None)
     if sender_column:
         work["sender"] = raw[sender_column].replace("", None)
+    if "topic_top3" in raw.columns:  # written by `appeals predict`: the topics then help grouping
+        from appeals.datasets import row_label
+        from appeals.dedupe_features import parse_top_topics
+
+        for index, value in enumerate(raw["topic_top3"]):
+            try:
+                parse_top_topics(value)
+            except ValueError as error:
+                raise LoadError(f"{row_label(path, index, ''.join(path.suffixes).lower())}, "
+                                f"field topic_top3: {error}") from None
+        work["topic_top3"] = raw["topic_top3"]
     return work[keep]
 
 

@@ -94,6 +94,28 @@ def test_duplicate_index_is_rebuilt_from_the_store(client: Any, engine: Any) -> 
     assert duplicate_of == "t-restart-a" and size == 2 and reasons == ["possible duplicate"]
 
 
+def test_a_restarted_index_keeps_the_stored_topics(tmp_path: Any) -> None:
+    """The stored `topic_top3` goes back into the rebuilt index: another resident's words about the
+    same problem at the same house still meet the stored appeal after a restart."""
+    from datetime import UTC, datetime, timedelta
+
+    from appeals.grouping import group_batch, restore_index
+    from appeals.store import AppealRow, make_engine, save_appeals, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'topics.db'}")
+    upgrade(engine)
+    now = datetime.now(UTC)
+    hot_water = [("Отсутствие горячей воды", 0.7), ("Жалобы на УК", 0.1), ("Ремонт", 0.05)]
+    save_appeals(engine, [AppealRow(id="first", received_at=now - timedelta(days=1), created_at=now - timedelta(days=1),
+                                    text_masked="В доме 8 по улице Лесной с понедельника нет горячей воды",
+                                    group_id="first", topic_top3=hot_water)])
+    retold = "Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем"
+    for tops, joins in ((None, False), ([hot_water], True)):
+        index = restore_index(engine)
+        [(_, duplicate_of, _, _)] = group_batch(index, ["second"], [retold], [now], [None], tops)
+        assert (duplicate_of == "first") is joins
+
+
 def test_a_restart_rebuilds_only_the_recent_appeals(tmp_path: Any) -> None:
     """restore_days bounds what a restarted service loads: old appeals keep their stored group but
     are not in the index; appeals without a date count from when they were received."""

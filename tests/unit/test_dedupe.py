@@ -386,14 +386,18 @@ def test_key_table_matches_a_plain_multimap_across_merges(monkeypatch: pytest.Mo
     assert table.nbytes == 8 * len(table)  # uint32 key + int32 row, no per-entry Python object
 
 
+@pytest.mark.parametrize("with_topics", [False, True])
 @pytest.mark.parametrize("batch", [1, 7, 500])
-def test_service_batches_group_as_one_by_one_adds(pairs: pd.DataFrame, config: DedupeConfig, batch: int) -> None:
+def test_service_batches_group_as_one_by_one_adds(
+    pairs: pd.DataFrame, config: DedupeConfig, batch: int, with_topics: bool
+) -> None:
     """`grouping.group_batch` (a chunk at a time) answers as `DedupeIndex.add` one appeal at a time,
-    repeats of an id inside a batch and ids stored before included."""
+    repeats of an id inside a batch and ids stored before included; with topics too (here each
+    family's name stands for its topic, so same-place retellings join through the topic rule)."""
     from appeals.grouping import group_batch
     from appeals.routing import DUPLICATE
 
-    rows = {}
+    rows, tops = {}, {}
     for side in ("a", "b"):
         for row in pairs.itertuples():
             rows[getattr(row, f"id_{side}")] = (
@@ -401,6 +405,7 @@ def test_service_batches_group_as_one_by_one_adds(pairs: pd.DataFrame, config: D
                 datetime.fromisoformat(getattr(row, f"created_at_{side}")),
                 getattr(row, f"topic_group_{side}") or None,
             )
+            tops[getattr(row, f"id_{side}")] = [(row.family, 0.8), ("other", 0.1)] if with_topics else None
     ids = sorted(rows, key=lambda k: (rows[k][1], k))
     ids = ids + ids[:3]  # ids seen before come back
     one, many = DedupeIndex(config), DedupeIndex(config)
@@ -410,14 +415,137 @@ def test_service_batches_group_as_one_by_one_adds(pairs: pd.DataFrame, config: D
         if appeal_id in one.row_of:
             expected.append(None)  # answered from the index, compared below as the group it ended in
             continue
-        m = one.add(Appeal(id=appeal_id, text=text, created_at=when, topic_group=topic))
+        m = one.add(Appeal(id=appeal_id, text=text, created_at=when, topic_group=topic), topics=tops[appeal_id])
         expected.append((m.group_id, m.duplicate_of, m.group_size, [DUPLICATE] if m.status != "new" else []))
     for start in range(0, len(ids), batch):
         part = ids[start : start + batch]
-        got += group_batch(many, part, [rows[k][0] for k in part], [rows[k][1] for k in part], [rows[k][2] for k in part])
+        got += group_batch(many, part, [rows[k][0] for k in part], [rows[k][1] for k in part],
+                           [rows[k][2] for k in part], [tops[k] for k in part])
     for appeal_id, want, have in zip(ids, expected, got, strict=True):
         if want is None:
             assert have[0] == one.group_id_of(appeal_id) and have[3] == [], appeal_id
         else:
             assert have == want, appeal_id
     assert [one.group_id_of(k) for k in ids] == [many.group_id_of(k) for k in ids]
+
+
+# The topic model's three best topics, as `appeals predict` and the service give them.
+HOT_WATER = [("Отсутствие горячей воды", 0.71), ("Ненадлежащее качество ГВС", 0.12), ("Жалобы на УК", 0.05)]
+HOT_WATER_2 = [("Отсутствие горячей воды", 0.55), ("Жалобы на УК", 0.2), ("Ненадлежащее качество ГВС", 0.1)]
+LIFT = [("Неисправность лифта", 0.8), ("Жалобы на УК", 0.1), ("Капитальный ремонт", 0.04)]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (HOT_WATER, HOT_WATER, 1.0),
+        (HOT_WATER, LIFT, 0.05 * 0.1 / (np.linalg.norm([0.71, 0.12, 0.05]) * np.linalg.norm([0.8, 0.1, 0.04]))),
+        (HOT_WATER, None, 0.0),
+        (None, None, 0.0),
+        ([("x", 1.0)], [("y", 1.0)], 0.0),
+    ],
+)
+def test_topic_similarity(config: DedupeConfig, a: list | None, b: list | None, expected: float) -> None:
+    from appeals.dedupe_rules import topic_similarity
+
+    index = DedupeIndex(config)
+    one = index.set_topics(featurize(["a"], config), [a])
+    two = index.set_topics(featurize(["b"], config), [b])
+    sides = [index._query_side(f, 0, 0.0, -1) for f in (one, two)]
+    assert topic_similarity(*sides)[0] == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("second", "topics", "joins"),
+    [
+        # another resident's words about the same problem: few shared terms, the same topics
+        ("Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем", HOT_WATER_2, True),
+        ("Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем", None, False),
+        ("Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем", LIFT, False),
+        # the same topics at another house, or with no place named: not the same place
+        ("Лесная, 10. Третий день из кранов течёт только холодная, помыть ребёнка нечем", HOT_WATER_2, False),
+        ("Третий день из кранов течёт только холодная, помыть ребёнка нечем", HOT_WATER_2, False),
+    ],
+)
+def test_same_place_and_topics_make_a_possible_duplicate(
+    config: DedupeConfig, second: str, topics: list | None, joins: bool
+) -> None:
+    index = DedupeIndex(config)
+    index.add(appeal("first", "В доме 8 по улице Лесной с понедельника нет горячей воды"), topics=HOT_WATER)
+    match = index.add(appeal("second", second, days=1), topics=topics)
+    assert (match.duplicate_of == "first") is joins
+    if joins:
+        assert match.status == "possible" and match.needs_review == "possible duplicate"
+
+
+def test_topics_off_in_config_change_nothing(config: DedupeConfig) -> None:
+    off = config.model_copy(update={"place_topic_threshold": None})
+    index = DedupeIndex(off)
+    index.add(appeal("first", "В доме 8 по улице Лесной с понедельника нет горячей воды"), topics=HOT_WATER)
+    second = appeal("second", "Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем", 1)
+    assert index.add(second, topics=HOT_WATER).duplicate_of is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, []),
+        (float("nan"), []),
+        ("", []),
+        ('[["Ремонт дороги", 0.61], ["Ямы", 0.2]]', [("Ремонт дороги", 0.61), ("Ямы", 0.2)]),
+        ([("a", 0.5), ("b", 0.3), ("c", 0.1), ("d", 0.05)], [("a", 0.5), ("b", 0.3), ("c", 0.1)]),
+    ],
+)
+def test_parse_top_topics(value: object, expected: list) -> None:
+    from appeals.dedupe_features import parse_top_topics
+
+    assert parse_top_topics(value) == expected
+
+
+def test_parse_top_topics_reads_the_services_objects() -> None:
+    from appeals.api_models import LabelProba
+    from appeals.dedupe_features import parse_top_topics
+
+    assert parse_top_topics([LabelProba(label="Ямы", proba=0.4)]) == [("Ямы", 0.4)]
+
+
+@pytest.mark.parametrize("value", ["[[", '{"a": 1}', '[["a"]]', '[["a", "много"]]'])
+def test_parse_top_topics_says_what_is_wrong(value: str) -> None:
+    from appeals.dedupe_features import parse_top_topics
+
+    with pytest.raises(ValueError, match="topic_top3"):
+        parse_top_topics(value)
+
+
+def test_cli_reads_topics_of_appeals_predict_and_names_a_bad_row(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from appeals.cli import build_app
+
+    texts = ["В доме 8 по улице Лесной с понедельника нет горячей воды",
+             "Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем"]
+    source = tmp_path / "in.csv"
+    frame = pd.DataFrame({"text": texts, "topic_top3": [json.dumps(HOT_WATER), json.dumps(HOT_WATER_2)]})
+    frame.to_csv(source, index=False)
+    result = CliRunner().invoke(build_app(), ["dedupe", "-i", str(source), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["group_size"].tolist() == [2, 2] and out["match_status"].tolist() == ["new", "possible"]
+    frame.drop(columns="topic_top3").to_csv(source, index=False)  # without topics: two problems
+    result = CliRunner().invoke(build_app(), ["dedupe", "-i", str(source), "-o", str(tmp_path / "out.csv")])
+    assert pd.read_csv(tmp_path / "out.csv")["group_size"].tolist() == [1, 1]
+    frame.assign(topic_top3=[json.dumps(HOT_WATER), "[[oops"]).to_csv(source, index=False)
+    result = CliRunner().invoke(build_app(), ["dedupe", "-i", str(source), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code != 0
+    assert "row 3" in result.output and "topic_top3" in result.output
+
+
+def test_topics_survive_save_and_load(config: DedupeConfig, tmp_path: Path) -> None:
+    index = DedupeIndex(config)
+    index.add(appeal("first", "В доме 8 по улице Лесной с понедельника нет горячей воды"), topics=HOT_WATER)
+    loaded = load_index(save_index(index, tmp_path / "index.npz"))
+    second = appeal("second", "Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем", 1)
+    assert loaded.query(second, topics=HOT_WATER_2).duplicate_of == "first"
+    assert loaded.fine_topics == index.fine_topics
