@@ -73,7 +73,10 @@ def dedupe(
     ] = None,
     map_: MapOption = None,
 ) -> None:
-    """Group duplicate and mass appeals: adds group_id, group_size, duplicate_of, match_status, …"""
+    """Group duplicate and mass appeals: adds group_id, group_size, duplicate_of, match_status, …
+
+    Given the topic_top3 column of `appeals predict`, same-house appeals with agreeing topics join too.
+    """
     from appeals.datasets import LoadError, guess_mapping, parse_mapping, read_table
     from appeals.dedupe import OUTPUT_COLUMNS, group_frame, load_dedupe_config
 
