@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from appeals.dedupe_features import TOPIC_K, Features
+from appeals.dedupe_features import NAME_K, TOPIC_K, Features
 from appeals.dedupe_rules import Side
 from appeals.dedupe_table import capacity, reserve, resized
 
@@ -21,6 +21,7 @@ _LAYOUT: dict[str, tuple[tuple[int, ...], type]] = {
     "object": ((), np.uint32),
     "topic_ids": ((TOPIC_K,), np.int32),
     "topic_p": ((TOPIC_K,), np.float32),
+    "names": ((NAME_K,), np.uint32),
     "day": ((), np.float64),
     "topic": ((), np.int32),
     "sender": ((), np.uint32),
@@ -36,6 +37,7 @@ _FROM_FEATURES = (
     "object",
     "topic_ids",
     "topic_p",
+    "names",
 )
 
 
@@ -128,6 +130,7 @@ class Columns:
             topic=a["topic"][rows],
             topic_ids=a["topic_ids"][rows],
             topic_p=a["topic_p"][rows],
+            names=a["names"][rows],
         )
 
     def state(self) -> dict[str, np.ndarray]:

@@ -31,6 +31,22 @@ STOPWORDS_FILE = Path(__file__).parent / "resources" / "dedupe_stopwords.txt"
 # How many of the topic model's best topics grouping keeps per appeal: the `topic_top3` of
 # `appeals predict`, the service's answers and the store.
 TOPIC_K = 3
+NAME_K = 4
+_CAPITAL = re.compile(r"(?<![\w-])[А-ЯЁ][а-яё]{3,}")
+
+
+def name_codes(text_without_places: str) -> list[int]:
+    """Settlement-style codes of the first NAME_K capitalised words (see `Features.names`)."""
+    from appeals.dedupe_places import name_code
+
+    codes: list[int] = []
+    for match in _CAPITAL.finditer(text_without_places):
+        code = name_code(match.group(0))
+        if code and code not in codes:
+            codes.append(code)
+            if len(codes) == NAME_K:
+                break
+    return codes
 
 
 def parse_top_topics(value: object) -> list[tuple[str, float]]:
@@ -84,11 +100,16 @@ class Features:
     # unless the caller knows them (`DedupeIndex.set_topics`).
     topic_ids: np.ndarray = field(default_factory=lambda: np.zeros((0, TOPIC_K), dtype=np.int32))
     topic_p: np.ndarray = field(default_factory=lambda: np.zeros((0, TOPIC_K), dtype=np.float32))
+    # Codes of capitalised words outside the recognised places, as a settlement's code would be
+    # («Кедровый — нет света» names the settlement of «пос. Кедровый» without its type word).
+    names: np.ndarray = field(default_factory=lambda: np.zeros((0, NAME_K), dtype=np.uint32))
 
     def __post_init__(self) -> None:
         if len(self.topic_ids) != len(self.exact):
             self.topic_ids = np.full((len(self.exact), TOPIC_K), -1, dtype=np.int32)
             self.topic_p = np.zeros((len(self.exact), TOPIC_K), dtype=np.float32)
+        if len(self.names) != len(self.exact):
+            self.names = np.zeros((len(self.exact), NAME_K), dtype=np.uint32)
 
     def __len__(self) -> int:
         return len(self.exact)
@@ -203,6 +224,10 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
     shingles = [shingle_hashes(normalize_for_dedup(t), config.shingle_size) for t in content]
     terms = [term_codes(t, config) for t in content]
     codes = np.array([p.codes() for p in places], dtype=np.uint32).reshape(len(texts), 6)
+    names = np.zeros((len(texts), NAME_K), dtype=np.uint32)
+    for row, text in enumerate(content):
+        found = name_codes(text)
+        names[row, : len(found)] = found
     lengths = np.array([len(t) for t in terms], dtype=np.int64)
     signature = minhash_many(shingles, config.num_perm, config.seed)
     return Features(
@@ -218,4 +243,5 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
         object_kind=codes[:, 4],
         object=codes[:, 5],
         bands=band_keys(signature, config.bands),
+        names=names,
     )

@@ -177,6 +177,7 @@ class DedupeIndex:
             topic=np.array([topic], dtype=np.int32),
             topic_ids=feats.topic_ids[i : i + 1],
             topic_p=feats.topic_p[i : i + 1],
+            names=feats.names[i : i + 1],
         )
 
     def _best(self, feats: Features, i: int, day: float, topic: int, sender: int) -> tuple[int, int, float]:

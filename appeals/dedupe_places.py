@@ -199,6 +199,11 @@ class PlaceKey:
         )
 
 
+def name_code(word: str) -> int:
+    """The code a settlement named `word` gets (0 when the word cannot be a place name)."""
+    return _code(_stem_name(word))
+
+
 def _code(value: str | None) -> int:
     return (zlib.crc32(value.encode("utf-8")) or 1) if value else 0
 

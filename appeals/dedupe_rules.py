@@ -9,9 +9,12 @@ Rules, in order (see training/configs/dedupe.toml for the numbers):
 3. the same house (or the same settlement when neither names a street, or the same numbered object)
    asks for less similarity (place_* thresholds) than appeals whose place is unknown or partly known;
 4. between the "possible" and the "sure" threshold a match is uncertain: "possible duplicate";
-5. at the same place (as in 3), appeals whose topic distributions by the topic model are alike
-   (`topic_similarity` >= place_topic_threshold) are at least a possible duplicate whatever their words:
-   another resident's words about the same problem share few terms but get the same topics.
+5. at the same place (as in 3, or where one appeal names a settlement that the other, naming no street,
+   writes without a type word: «пос. Кедровый» and «Кедровый — нет света»), appeals whose topic
+   distributions by the topic model are alike (`topic_similarity` >= place_topic_threshold) are at
+   least a possible duplicate whatever their words: another resident's words about the same problem
+   share few terms but get the same topics. The bare name alone is too weak a place for rule 3: most
+   real appeals name no street, and capitalised words are often not places.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Side:
     topic: np.ndarray  # int32[m], -1 = unknown
     topic_ids: np.ndarray  # int32[m, TOPIC_K]: the topic model's best topics, -1 = none
     topic_p: np.ndarray  # float32[m, TOPIC_K]: their probabilities
+    names: np.ndarray  # uint32[m, NAME_K]: settlement-style codes of capitalised words, 0 = none
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -150,7 +154,10 @@ def judge(
     sure = np.where(strong, config.place_sure_threshold, config.sure_threshold)
     possible = np.where(strong, config.place_possible_threshold, config.possible_threshold)
     verdict = np.where(sim >= sure, SURE, np.where(sim >= possible, POSSIBLE, NONE))
-    at = np.flatnonzero(strong & (verdict < POSSIBLE))
+    # ... and where one names a settlement that the other names without a type word and no street
+    bare = ((q.settlement > 0) & (c.settlement == 0) & (c.street == 0) & (c.names == q.settlement[:, None]).any(axis=1)) | (
+        (c.settlement > 0) & (q.settlement == 0) & (q.street == 0) & (q.names == c.settlement[:, None]).any(axis=1))
+    at = np.flatnonzero((strong | (bare & ~conflict)) & (verdict < POSSIBLE))
     if config.place_topic_threshold is not None and len(at):
         # The same place and the same topics by the topic model: the same problem in other words.
         qa = q if len(q.topic_ids) == 1 else _rows(q, at)

@@ -433,6 +433,7 @@ def test_service_batches_group_as_one_by_one_adds(
 HOT_WATER = [("Отсутствие горячей воды", 0.71), ("Ненадлежащее качество ГВС", 0.12), ("Жалобы на УК", 0.05)]
 HOT_WATER_2 = [("Отсутствие горячей воды", 0.55), ("Жалобы на УК", 0.2), ("Ненадлежащее качество ГВС", 0.1)]
 LIFT = [("Неисправность лифта", 0.8), ("Жалобы на УК", 0.1), ("Капитальный ремонт", 0.04)]
+LIGHT = [("Отключение электроэнергии", 0.74), ("Электроснабжение", 0.1), ("Жалобы на УК", 0.02)]
 
 
 @pytest.mark.parametrize(
@@ -549,3 +550,46 @@ def test_topics_survive_save_and_load(config: DedupeConfig, tmp_path: Path) -> N
     second = appeal("second", "Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем", 1)
     assert loaded.query(second, topics=HOT_WATER_2).duplicate_of == "first"
     assert loaded.fine_topics == index.fine_topics
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Кедровый — нет света весь день", ["Кедровый"]),
+        ("Из Сосновки утром не уехать", ["Сосновки"]),
+        ("нет света весь день", []),
+        ("Когда включат свет в Малиновке и Кедровом, Иванове, Петрове, Сидорове?", ["Когда", "Малиновке", "Кедровом", "Иванове"]),
+    ],
+)
+def test_name_codes_are_settlement_codes(text: str, names: list[str]) -> None:
+    from appeals.dedupe_features import NAME_K, name_codes
+    from appeals.dedupe_places import name_code
+
+    assert name_codes(text) == [name_code(n) for n in names][:NAME_K]
+    assert name_code("Кедровый") == name_code("Кедрового") == extract_place_code("пос. Кедровый")
+
+
+def extract_place_code(text: str) -> int:
+    return extract_place_key(text).codes()[0]
+
+
+@pytest.mark.parametrize(
+    ("second", "topics", "joins"),
+    [
+        ("Кедровый — света нет с утра, холодильники текут, насосы стоят", LIGHT, True),
+        ("Кедровый — света нет с утра, холодильники текут, насосы стоят", None, False),  # topics unknown
+        ("Кедровый — света нет с утра, холодильники текут, насосы стоят", LIFT, False),  # another problem
+        ("Сосновый — света нет с утра, холодильники текут, насосы стоят", LIGHT, False),  # another name
+        ("пос. Сосновый — света нет с утра, холодильники текут", LIGHT, False),  # another settlement
+    ],
+)
+def test_a_bare_settlement_name_with_agreeing_topics(
+    config: DedupeConfig, second: str, topics: list | None, joins: bool
+) -> None:
+    index = DedupeIndex(config)
+    index.add(appeal("first", "В посёлке Кедровый с восьми утра нет электричества"), topics=LIGHT)
+    match = index.add(appeal("second", second, days=0.2), topics=topics)
+    assert (match.duplicate_of == "first") is joins
+    if joins:
+        assert match.status == "possible"
+
