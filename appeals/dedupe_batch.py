@@ -142,12 +142,13 @@ def judge_pairs(index: DedupeIndex, q: np.ndarray, c: np.ndarray) -> tuple[np.nd
     if not len(q):
         return verdict, sim
     cols = index.cols
-    light_q, light_c = cols.side(q, signature=False), cols.side(c, signature=False)
+    light_q, light_c = cols.side(q, signature=False, topics=False), cols.side(c, signature=False, topics=False)
     conflict, _ = place_relation(light_q, light_c)
     keep = np.flatnonzero(allowed_pairs(light_q, light_c, index.config) & ~conflict)
     q, c = q[keep], c[keep]
     scores = pair_term_scores(index, q, c)
-    verdict[keep], sim[keep] = judge(cols.side(q), cols.side(c), scores, index.config)
+    topics = bool(cols["topic_p"][q].any())  # the topic rule needs them on both sides
+    verdict[keep], sim[keep] = judge(cols.side(q, topics=topics), cols.side(c, topics=topics), scores, index.config)
     return verdict, sim
 
 

@@ -233,7 +233,8 @@ class DedupeIndex:
         scores = term_scores(
             terms, flat, owner, len(rows), self.config.overlap_smoothing, self.config.min_shared_terms
         )
-        return judge(query, self.cols.side(rows), scores, self.config)
+        # the topic rule needs topics on both sides: without the query's, skip gathering the rows'
+        return judge(query, self.cols.side(rows, topics=bool(query.topic_p.any())), scores, self.config)
 
     def topic_code(self, topic_group: str | None) -> int:
         """Small integer standing for a topic group (-1 when unknown)."""

@@ -199,6 +199,7 @@ class PlaceKey:
         )
 
 
+@lru_cache(maxsize=100_000)
 def name_code(word: str) -> int:
     """The code a settlement named `word` gets (0 when the word cannot be a place name)."""
     return _code(_stem_name(word))

@@ -154,13 +154,21 @@ def judge(
     sure = np.where(strong, config.place_sure_threshold, config.sure_threshold)
     possible = np.where(strong, config.place_possible_threshold, config.possible_threshold)
     verdict = np.where(sim >= sure, SURE, np.where(sim >= possible, POSSIBLE, NONE))
-    # ... and where one names a settlement that the other names without a type word and no street
+    if config.place_topic_threshold is not None and q.topic_p.any():
+        verdict = _topic_rule(q, c, strong & (verdict < POSSIBLE), conflict, verdict, config.place_topic_threshold)
+    return np.where(allowed, verdict, NONE), sim
+
+
+def _topic_rule(q: Side, c: Side, strong: np.ndarray, conflict: np.ndarray, verdict: np.ndarray,
+                threshold: float) -> np.ndarray:
+    """Rule 5: `verdict` raised to POSSIBLE where the place is shared (`strong`, or a settlement one
+    side writes without a type word, naming no street) and the topics agree."""
+    low = verdict < POSSIBLE
     bare = ((q.settlement > 0) & (c.settlement == 0) & (c.street == 0) & (c.names == q.settlement[:, None]).any(axis=1)) | (
         (c.settlement > 0) & (q.settlement == 0) & (q.street == 0) & (q.names == c.settlement[:, None]).any(axis=1))
-    at = np.flatnonzero((strong | (bare & ~conflict)) & (verdict < POSSIBLE))
-    if config.place_topic_threshold is not None and len(at):
-        # The same place and the same topics by the topic model: the same problem in other words.
+    at = np.flatnonzero(strong | (bare & ~conflict & low))
+    if len(at):
         qa = q if len(q.topic_ids) == 1 else _rows(q, at)
-        topical = topic_similarity(qa, _rows(c, at)) >= config.place_topic_threshold
+        topical = topic_similarity(qa, _rows(c, at)) >= threshold
         verdict[at[topical]] = POSSIBLE
-    return np.where(allowed, verdict, NONE), sim
+    return verdict
