@@ -159,13 +159,19 @@ def judge(
     return np.where(allowed, verdict, NONE), sim
 
 
+def _bare_name(named: Side, bare: Side) -> np.ndarray:
+    """Where `named` names a settlement that `bare`, naming no settlement and no street, writes
+    among its capitalised words without a type word."""
+    found = (bare.names == named.settlement[:, None]).any(axis=1)
+    return (named.settlement > 0) & (bare.settlement == 0) & (bare.street == 0) & found
+
+
 def _topic_rule(q: Side, c: Side, strong: np.ndarray, conflict: np.ndarray, verdict: np.ndarray,
                 threshold: float) -> np.ndarray:
     """Rule 5: `verdict` raised to POSSIBLE where the place is shared (`strong`, or a settlement one
     side writes without a type word, naming no street) and the topics agree."""
     low = verdict < POSSIBLE
-    bare = ((q.settlement > 0) & (c.settlement == 0) & (c.street == 0) & (c.names == q.settlement[:, None]).any(axis=1)) | (
-        (c.settlement > 0) & (q.settlement == 0) & (q.street == 0) & (q.names == c.settlement[:, None]).any(axis=1))
+    bare = _bare_name(q, c) | _bare_name(c, q)
     at = np.flatnonzero(strong | (bare & ~conflict & low))
     if len(at):
         qa = q if len(q.topic_ids) == 1 else _rows(q, at)
