@@ -176,28 +176,21 @@ class Classifier:
         rule_masked, masked = mask_rules_and_ner(cleaned)
         prediction = self.predict([r.text for r in requests], [r.created_at or received_at for r in requests],
                                   {"cleaned": cleaned, "rule_masked": rule_masked})
-        groups = self._groups(ids, masked, requests, prediction)
-        return [self._answer(i, ids[i], r, cleaned[i], masked[i], prediction, groups[i], received_at,
+        top3 = self._top3(prediction)
+        groups = self._groups(ids, masked, requests, prediction, top3)
+        return [self._answer(i, ids[i], r, cleaned[i], masked[i], prediction, top3[i], groups[i], received_at,
                              ids[i] in known_ids) for i, r in enumerate(requests)]
 
     def _groups(self, ids: list[str], masked: list[str], requests: Sequence[ClassifyRequest],
-                prediction: Prediction) -> list[Grouping]:
+                prediction: Prediction, top3: list[list[LabelProba]]) -> list[Grouping]:
         if self.dedupe is None:
             return [(None, None, 1, [])] * len(ids)
         from appeals.grouping import group_batch
 
         model = self.models["topic_group"]
         topic_groups = [model.classes[int(k)] for k in prediction.picks["topic_group"]]
-        return group_batch(self.dedupe, ids, masked, [r.created_at for r in requests], topic_groups,
-                           self._top3_pairs(prediction))
-
-    def _top3_pairs(self, prediction: Prediction) -> list[list[tuple[str, float]]]:
-        """Each appeal's three best topics with probabilities rounded as stored (`topic_top3`), so a
-        restarted service's index sees the same values."""
-        proba = prediction.probas["topic"]
-        classes = self.models["topic"].classes
-        best = np.argsort(-proba, axis=1)[:, :3]
-        return [[(classes[k], round(float(row[k]), 4)) for k in idx] for row, idx in zip(proba, best, strict=True)]
+        # the answers' top-3 topics, as stored: a restarted service's index sees the same values
+        return group_batch(self.dedupe, ids, masked, [r.created_at for r in requests], topic_groups, top3)
 
     def _label(self, task: str, prediction: Prediction, i: int) -> LabelProba:
         model = self.models[task]
@@ -205,14 +198,15 @@ class Classifier:
         # model_construct: values come from our own models, so pydantic's checks are skipped for speed
         return LabelProba.model_construct(label=model.classes[k], proba=round(float(prediction.probas[task][i, k]), 4))
 
-    def _top3(self, prediction: Prediction, i: int) -> list[LabelProba]:
-        row = prediction.probas["topic"][i]
-        classes = self.models["topic"].classes
-        return [LabelProba.model_construct(label=classes[k], proba=round(float(row[k]), 4))
-                for k in np.argsort(-row)[:3]]
+    def _top3(self, prediction: Prediction) -> list[list[LabelProba]]:
+        """Each appeal's three best topics (`topic_top3` of the answer, the store and grouping)."""
+        from appeals.predict import top_k_pairs
+
+        pairs = top_k_pairs(prediction.probas["topic"], np.asarray(self.models["topic"].classes, dtype=object))
+        return [[LabelProba.model_construct(label=label, proba=proba) for label, proba in row] for row in pairs]
 
     def _answer(self, i: int, appeal_id: str, request: ClassifyRequest, text: str, masked: str,
-                prediction: Prediction, grouping: Grouping, received_at: datetime,
+                prediction: Prediction, top3: list[LabelProba], grouping: Grouping, received_at: datetime,
                 already_stored: bool) -> ClassifyResponse:
         from appeals.places import extract_places
 
@@ -232,7 +226,7 @@ class Classifier:
         # model_construct: every value is typed by our own code (the labels' are), so pydantic's
         # checks, about a tenth of a batch's time, are skipped; tests compare with validated answers.
         return ClassifyResponse.model_construct(
-            id=appeal_id, received_at=received_at, topic=labels["topic"], topic_top3=self._top3(prediction, i),
+            id=appeal_id, received_at=received_at, topic=labels["topic"], topic_top3=top3,
             topic_group=labels["topic_group"],
             department=DepartmentOut.model_construct(label=dept, proba=float(dept_p), source=source),
             urgency=self._urgency(labels["urgency"], request.created_at or received_at),

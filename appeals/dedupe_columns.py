@@ -118,10 +118,12 @@ class Columns:
         """The columns of `rows`, for `dedupe_rules.judge` (without the signature: a cheap first look;
         without topics and names, which only the topic rule reads, as "unknown")."""
         a = self.arrays
-        if not topics:
-            empty = {"topic_ids": np.full((len(rows), TOPIC_K), -1, dtype=np.int32),
-                     "topic_p": np.zeros((len(rows), TOPIC_K), dtype=np.float32),
-                     "names": np.zeros((len(rows), NAME_K), dtype=np.uint32)}
+        if topics:
+            topic_ids, topic_p, names = a["topic_ids"][rows], a["topic_p"][rows], a["names"][rows]
+        else:
+            topic_ids = np.full((len(rows), TOPIC_K), -1, dtype=np.int32)
+            topic_p = np.zeros((len(rows), TOPIC_K), dtype=np.float32)
+            names = np.zeros((len(rows), NAME_K), dtype=np.uint32)
         return Side(
             signature=a["signature"][rows] if signature else np.empty((len(rows), 0), dtype=np.uint16),
             has_shingles=a["has_shingles"][rows],
@@ -133,9 +135,9 @@ class Columns:
             object=a["object"][rows],
             day=a["day"][rows],
             topic=a["topic"][rows],
-            topic_ids=a["topic_ids"][rows] if topics else empty["topic_ids"],
-            topic_p=a["topic_p"][rows] if topics else empty["topic_p"],
-            names=a["names"][rows] if topics else empty["names"],
+            topic_ids=topic_ids,
+            topic_p=topic_p,
+            names=names,
         )
 
     def state(self) -> dict[str, np.ndarray]:

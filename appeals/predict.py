@@ -30,11 +30,16 @@ def load_champions(tasks: tuple[str, ...] = TEXT_TASKS) -> Models:
     return {task: load_champion(task) for task in tasks}
 
 
+def top_k_pairs(proba: np.ndarray, classes: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]]:
+    """Per row, the k best (label, probability) pairs, probabilities rounded to 4 places as stored
+    (`topic_top3` of `appeals predict`, the service's answers and the store)."""
+    order = np.argsort(-proba, axis=1)[:, :k]
+    return [[(str(classes[j]), round(float(row[j]), 4)) for j in idx] for row, idx in zip(proba, order, strict=True)]
+
+
 def top_k(proba: np.ndarray, classes: np.ndarray, k: int = 3) -> list[str]:
     """Per row, a JSON list of the k best [label, probability] pairs."""
-    order = np.argsort(-proba, axis=1)[:, :k]
-    return [json.dumps([[str(classes[j]), round(float(row[j]), 4)] for j in idx], ensure_ascii=False)
-            for row, idx in zip(proba, order, strict=True)]
+    return [json.dumps(pairs, ensure_ascii=False) for pairs in top_k_pairs(proba, classes, k)]
 
 
 def score_texts(models: Models, texts: list[str], shared: SharedPipelines | None = None,

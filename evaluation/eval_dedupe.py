@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -198,11 +197,10 @@ def topic_model(data_dir: Path) -> tuple[Any, Any]:
 
 def top_topics(model: Any, texts: list[str]) -> Tops:
     """text -> [(topic, probability)] of its three best topics, rounded as `appeals predict` writes them."""
-    from appeals.predict import top_k
+    from appeals.predict import top_k_pairs
 
-    proba = model.predict_proba(texts)
-    rows = top_k(proba, np.asarray(model.classes_, dtype=object))
-    return {t: [(str(a), float(b)) for a, b in json.loads(r)] for t, r in zip(texts, rows, strict=True)}
+    rows = top_k_pairs(model.predict_proba(texts), np.asarray(model.classes_, dtype=object))
+    return dict(zip(texts, rows, strict=True))
 
 
 def pair_section(config: DedupeConfig, model: Any | None = None) -> list[str]:

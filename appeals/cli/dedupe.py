@@ -49,13 +49,14 @@ def _work_frame(
         from appeals.datasets import row_label
         from appeals.dedupe_features import parse_top_topics
 
+        parsed = []
         for index, value in enumerate(raw["topic_top3"]):
             try:
-                parse_top_topics(value)
+                parsed.append(parse_top_topics(value))
             except ValueError as error:
                 raise LoadError(f"{row_label(path, index, ''.join(path.suffixes).lower())}, "
                                 f"field topic_top3: {error}") from None
-        work["topic_top3"] = raw["topic_top3"]
+        work["topic_top3"] = pd.Series(parsed, index=raw.index, dtype=object)
     return work[keep]
 
 

@@ -13,6 +13,7 @@ from appeals.config import ConfigError
 from appeals.dedupe import DedupeIndex, group_frame, load_dedupe_config, load_index, save_index
 from appeals.dedupe_config import DedupeConfig
 from appeals.dedupe_features import exact_key, featurize, minhash_many, shingle_hashes
+from appeals.dedupe_groups import GroupMatch
 from appeals.dedupe_places import extract_place_key
 from appeals.dedupe_table import KeyTable
 from appeals.schema import Appeal
@@ -471,20 +472,25 @@ def test_topic_similarity(config: DedupeConfig, a: list | None, b: list | None, 
 def test_same_place_and_topics_make_a_possible_duplicate(
     config: DedupeConfig, second: str, topics: list | None, joins: bool
 ) -> None:
-    index = DedupeIndex(config)
-    index.add(appeal("first", "В доме 8 по улице Лесной с понедельника нет горячей воды"), topics=HOT_WATER)
-    match = index.add(appeal("second", second, days=1), topics=topics)
+    first = "В доме 8 по улице Лесной с понедельника нет горячей воды"
+    match = second_after_first(DedupeIndex(config), (first, HOT_WATER), (second, topics), days=1)
     assert (match.duplicate_of == "first") is joins
     if joins:
         assert match.status == "possible" and match.needs_review == "possible duplicate"
 
 
+def second_after_first(index: DedupeIndex, first: tuple[str, list | None], second: tuple[str, list | None],
+                       days: float) -> GroupMatch:
+    """Store appeal "first" (text, topics), then add "second" `days` later; the second's match."""
+    index.add(appeal("first", first[0]), topics=first[1])
+    return index.add(appeal("second", second[0], days=days), topics=second[1])
+
+
 def test_topics_off_in_config_change_nothing(config: DedupeConfig) -> None:
-    off = config.model_copy(update={"place_topic_threshold": None})
-    index = DedupeIndex(off)
-    index.add(appeal("first", "В доме 8 по улице Лесной с понедельника нет горячей воды"), topics=HOT_WATER)
-    second = appeal("second", "Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем", 1)
-    assert index.add(second, topics=HOT_WATER).duplicate_of is None
+    off = DedupeIndex(config.model_copy(update={"place_topic_threshold": None}))
+    first = "В доме 8 по улице Лесной с понедельника нет горячей воды"
+    second = "Лесная, 8. Третий день из кранов течёт только холодная, помыть ребёнка нечем"
+    assert second_after_first(off, (first, HOT_WATER), (second, HOT_WATER), days=1).duplicate_of is None
 
 
 @pytest.mark.parametrize(
@@ -586,9 +592,8 @@ def extract_place_code(text: str) -> int:
 def test_a_bare_settlement_name_with_agreeing_topics(
     config: DedupeConfig, second: str, topics: list | None, joins: bool
 ) -> None:
-    index = DedupeIndex(config)
-    index.add(appeal("first", "В посёлке Кедровый с восьми утра нет электричества"), topics=LIGHT)
-    match = index.add(appeal("second", second, days=0.2), topics=topics)
+    first = "В посёлке Кедровый с восьми утра нет электричества"
+    match = second_after_first(DedupeIndex(config), (first, LIGHT), (second, topics), days=0.2)
     assert (match.duplicate_of == "first") is joins
     if joins:
         assert match.status == "possible"
