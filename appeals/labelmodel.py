@@ -42,11 +42,12 @@ def build_contexts(texts: Sequence[str], lemmas: Sequence[str], months: Sequence
 def vote_matrix(contexts: Sequence[Context], lfs: Sequence[LabellingFunction]) -> np.ndarray:
     """(appeals × functions) matrix of level indexes, NO_VOTE where a function abstains."""
     votes = np.full((len(contexts), len(lfs)), NO_VOTE, dtype=np.int8)
-    for j, func in enumerate(lfs):
-        level = LEVELS.index(func.level)
-        for i, ctx in enumerate(contexts):
+    levels = [LEVELS.index(func.level) for func in lfs]
+    # Appeal by appeal, so the appeal's token set (built once, cached) serves every function.
+    for i, ctx in enumerate(contexts):
+        for j, func in enumerate(lfs):
             if func.fires(ctx):
-                votes[i, j] = level
+                votes[i, j] = levels[j]
     return votes
 
 
