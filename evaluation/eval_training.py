@@ -55,6 +55,18 @@ TRIED = [
     "answers by it would have routed 66.9 % instead of 63.4 % at 95 % precision, but in the pipeline "
     "(map fitted on validation, refitted model, test) it routed 56.3 % at 0.957 against 59.5 % at "
     "0.953, department ECE 0.030 against 0.021. Not kept.",
+    "- Later (16:05), Perm department by the routing share instead of accuracy: the candidates' shares routed "
+    "at 95 % precision on validation were lemma_svm 0.609, the mean of all four families 0.604, blend of the "
+    "two lemma models 0.598, lemma_svm_balanced 0.587, navec_svm 0.577, tfidf_svm 0.576, so lemma_svm stays "
+    "either way (test: 0.595, 0.580, 0.578, 0.533, 0.510, 0.513). A confidence map per predicted department "
+    "(isotonic, for departments with at least 50-400 validation appeals) routed 61.5-63.1 % of test but at "
+    "94.5-94.9 % precision, below the floor: the maps fitted on validation flatter it. With the threshold "
+    "chosen on cross-fitted validation confidences (2 or 5 folds) it routed 51.9-59.2 % at 94.9-96.1 %. "
+    "Not kept.",
+    "- Ryazan category from the theme model when the theme winner is a blend (derived from the blend, and "
+    "averaged with the best direct category model at 0.5 or 0.3 of the derived part): derived alone was "
+    "0.02-0.07 below the direct models on validation in every fold, and the folds' winners gave 0.694 "
+    "against 0.696. Not kept.",
 ]
 
 
