@@ -67,6 +67,11 @@ TRIED = [
     "averaged with the best direct category model at 0.5 or 0.3 of the derived part): derived alone was "
     "0.02-0.07 below the direct models on validation in every fold, and the folds' winners gave 0.694 "
     "against 0.696. Not kept.",
+    "- Later (16:35), Perm department, the confidence map and routing threshold fitted on out-of-fold predictions over "
+    "train + validation (grouped k-fold, 15,400 appeals instead of validation's 2,700, so a tighter Wilson "
+    "bound), applied to the refitted model: 5 folds routed 61.3 % of test at 0.950, 3 folds 58.1 % at 0.955, "
+    "against 59.5 % at 0.953. The fold count alone moves it by three points either way, so it is noise, and "
+    "five more fits would cost about 35 s of the 300 s budget. Not kept.",
 ]
 
 
