@@ -5,7 +5,8 @@ texts are lemmatised and turned into TF-IDF vectors. "Unusual words" are the ter
 appeals grew in the recent weeks beyond chance (a one-sided binomial test against the earlier weeks)
 and by a minimum ratio; they are weighted up and every other term down, and only the recent texts
 holding such a term are clustered (k-means, small clusters, each text weighted by how often it
-occurs). Clustering everything poorly explained mixed a new kind of problem into the much larger
+occurs), with the mean navec vector of each text's weighted terms appended so other words for the
+same thing count. Clustering everything poorly explained mixed a new kind of problem into the much larger
 mass of appeals the model merely hesitates about (evaluation/RESULTS.md). Clusters are ranked by
 their recent weekly rate and its growth against the weeks before; each carries its top terms and
 masked example appeals.
@@ -88,6 +89,33 @@ def burst_weights(matrix: sparse.csr_matrix, recent: np.ndarray, earlier: np.nda
     pvalue = stats.binom.sf(in_recent - 1, in_recent + in_earlier, total_recent / (total_recent + total_earlier))
     bursty = (pvalue < cfg.burst_alpha) & (ratio >= np.log2(cfg.burst_min_ratio))
     return np.where(bursty, 1.0 + cfg.burst_weight * np.clip(ratio, 0.0, 4.0), cfg.background_weight), bursty
+
+
+def term_vectors(vocab: list[str]) -> np.ndarray:
+    """(terms x 300) navec vectors of the lemma terms, zeros for a term navec does not know."""
+    from appeals.nlp import get_navec
+
+    navec = get_navec()
+    out = np.zeros((len(vocab), 300), dtype=np.float32)
+    for i, term in enumerate(vocab):
+        if term in navec:
+            out[i] = navec[term]
+    return out
+
+
+def represent(tfidf: sparse.csr_matrix, vocab: list[str], weights: np.ndarray,
+              cfg: EmergingConfig) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """(vectors clustered, their term part): the burst-weighted TF-IDF rows, L2-normalised, and with
+    `semantic_weight` > 0 the normalised mean navec vector of each text's weighted terms appended at that
+    weight. Terms alone keep two retellings of a new problem apart when they share few words."""
+    from sklearn.preprocessing import normalize
+
+    terms = normalize(tfidf @ sparse.diags(weights)).tocsr()
+    if cfg.semantic_weight <= 0 or not len(vocab):
+        return terms, terms
+    semantic = normalize(np.asarray(terms @ term_vectors(vocab)))
+    both = sparse.hstack([terms, sparse.csr_matrix(cfg.semantic_weight * semantic)]).tocsr()
+    return normalize(both).tocsr(), terms
 
 
 def select_units(matrix: sparse.csr_matrix, recent: np.ndarray, bursty: np.ndarray,
@@ -211,14 +239,12 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     if len(units) < max(cfg.min_cluster_size, 3):
         return []
     tfidf, vocab = _tfidf(list(uniques))
-    from sklearn.preprocessing import normalize
-
     weights, bursty = burst_weights(tfidf, recent, earlier, cfg)
-    weighted = normalize(tfidf @ sparse.diags(weights))
+    weighted, terms = represent(tfidf, vocab, weights, cfg)
     units = select_units(tfidf, recent, bursty, max(cfg.min_cluster_size, 3))
     labels = _cluster(weighted, units, recent, cfg)
     labels[np.setdiff1d(np.flatnonzero(recent > 0), units)] = -1
-    ctx = {"text_of_row": codes, "is_recent": recent > 0, "weeks_back": weeks_back, "span_weeks": span, "tfidf": weighted,
+    ctx = {"text_of_row": codes, "is_recent": recent > 0, "weeks_back": weeks_back, "span_weeks": span, "tfidf": terms,
            "vocab": vocab,
            "topics": rows["topic"].astype(str).reset_index(drop=True), "positions": positions}
     clusters = [_describe(label, labels, ctx, cfg) for label in np.unique(labels[labels >= 0])]

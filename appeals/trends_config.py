@@ -43,6 +43,9 @@ class EmergingConfig(_Frozen):
     burst_alpha: float
     burst_min_ratio: float
     background_weight: float
+    # Each text's weighted terms also give the mean of their navec vectors, appended at this weight
+    # (0 = terms only): texts about one problem in other words move closer.
+    semantic_weight: float = 0.0
     assign_similarity: float
     core_similarity: float
     max_texts: int

@@ -77,3 +77,30 @@ def test_small_cluster_is_left_whole(cfg):
     vectors = sparse.csr_matrix(np.eye(6)[[0, 0, 1, 1, 2, 2]])
     labels, centers = _split_large(vectors, np.ones(6), np.zeros(6, dtype=int), vectors.mean(axis=0).A, cfg)
     assert labels.tolist() == [0] * 6 and len(centers) == 1
+
+
+def test_navec_brings_retellings_in_other_words_closer(cfg):
+    """«собака»/«пёс» share no term; their navec part makes the two texts alike, a third stays apart."""
+    from appeals.emerging import represent
+
+    vocab = ["собака", "пёс", "двор", "асфальт"]
+    tfidf = sparse.csr_matrix(np.array([[1.0, 0, 1.0, 0], [0, 1.0, 1.0, 0], [0, 0, 0, 1.0]]))
+    weights = np.ones(4)
+    plain, _ = represent(tfidf, vocab, weights, cfg.model_copy(update={"semantic_weight": 0.0}))
+    both, terms = represent(tfidf, vocab, weights, cfg.model_copy(update={"semantic_weight": 0.3}))
+
+    def cos(m, i, j):
+        return float((m[i] @ m[j].T).toarray()[0, 0])
+
+    assert (terms != plain).nnz == 0  # the term part is what top terms are read from
+    assert both.shape == (3, 4 + 300)
+    assert cos(both, 0, 1) > cos(plain, 0, 1) + 0.01
+    assert cos(both, 0, 1) > cos(both, 0, 2)
+    assert np.allclose(np.sqrt(both.multiply(both).sum(axis=1)), 1.0)
+
+
+def test_unknown_terms_get_no_semantic_part(cfg):
+    from appeals.emerging import term_vectors
+
+    vectors = term_vectors(["собака", "qzxqzxqzx"])
+    assert np.abs(vectors[0]).sum() > 0 and np.abs(vectors[1]).sum() == 0
