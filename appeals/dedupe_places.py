@@ -2,8 +2,8 @@
 
 Grouping has to look at every appeal (a million stored, 100,000 in a batch), so it cannot afford a
 full address parser per text; these patterns cover the way residents write addresses («ул. Ленина,
-д. 5», «Ленина 5», «в доме 12 по Садовой», «п. Заречный») and reduce names to a short stem, so
-«Садовая»/«Садовой» meet. A missed address only makes a match less strict, never wrong.
+д. 5», «Ленина 5», «в доме 12 по Садовой», «п. Заречный», «перекрёсток Победы и Литейной») and reduce
+names to a short stem, so «Садовая»/«Садовой» meet. A missed address only makes a match less strict, never wrong.
 """
 
 from __future__ import annotations
@@ -49,6 +49,15 @@ _ANY_HOUSE = re.compile(
     rf"\b(?i:д\.|дом[ауеом]{{0,2}}\b)\s*№?\s*{_HOUSE}{_STOP_AFTER}"
     r"|(?<![\d.,:/])(\d{1,4})(?:-?(?:го|му|м|й|ом))?\s+(?i:дом(?:а|е|у|ом)?)\b"
 )
+# A crossing of two streets («на перекрёстке проспекта Победы и улицы Литейной», «пр-т Победы / Литейная»)
+# is one place, as precise as a house: both names, in either order.
+_CROSSING = re.compile(
+    rf"\b(?i:перекр[её]ст\w*|пересечени\w*)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)\s+(?:и|с)\s+"
+    rf"(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)"
+    rf"|\b{_TYPE}\.?\s*([А-ЯЁ][а-яё\-]+)\s*/\s*(?:{_TYPE}\.?\s*)?([А-ЯЁ][а-яё\-]+)"
+    rf"|\b([А-ЯЁ][а-яё\-]+)\s*/\s*{_TYPE}\.?\s*([А-ЯЁ][а-яё\-]+)"
+)
+_CROSSING_HOUSE = "crossing"  # the house of a crossing's key: no «к», so no building is read from it
 # Every street pattern needs a digit or a street-type word; most texts have neither and skip them.
 _STREET_HINT = re.compile(rf"\d|\b{_TYPE}")
 _BARE = re.compile(rf"\b([А-ЯЁ][а-яё]+(?:\s+[А-ЯЁ][а-яё]+)?),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b{_STOP_AFTER}")
@@ -272,9 +281,31 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
     return street, house, span
 
 
+def _crossing(text: str) -> tuple[str | None, tuple[int, int] | None]:
+    """«литей|побед» for a crossing of two streets (stems sorted, so either order meets), with its span."""
+    low = text.lower()
+    if "перекр" not in low and "пересеч" not in low and "/" not in text:
+        return None, None
+    match = _CROSSING.search(text)
+    if not match:
+        return None, None
+    names = [_stem_name(n) for n in match.groups() if n]
+    if len(names) != 2 or None in names or names[0] == names[1]:
+        return None, None
+    return "|".join(sorted(n for n in names if n)), match.span()
+
+
 def extract_place_key(text: str) -> PlaceKey:
-    """The first street (with its house number, if any) and the first settlement named in `text`."""
-    street, house, span = _first_street(text)
+    """The first street (with its house number, if any) and the first settlement named in `text`; a
+    crossing of two streets counts as one street and house («перекрёсток Победы и Литейной»)."""
+    street: str | None
+    house: str | None
+    span: tuple[int, int] | None
+    crossing, crossing_span = _crossing(text)
+    if crossing and crossing_span:
+        street, house, span = crossing, _CROSSING_HOUSE, crossing_span
+    else:
+        street, house, span = _first_street(text)
     spans = [span] if span else []
     if street and not house:  # «на улице Заводской возле дома 18»
         loose = _ANY_HOUSE.search(text)

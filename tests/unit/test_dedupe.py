@@ -90,6 +90,11 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("Тротуар у дома 22 по проспекту Космонавтов", "космо", "22", None, None),
         ("Проспект Космонавтов, дом 18, корпус 2, течёт крыша", "космо", "18к2", None, None),
         ("Гололёд на тротуаре у дома 22, пр. Космонавтов", "космо", "22", None, None),  # «пр.» = проспект
+        ("На перекрёстке проспекта Победы и улицы Литейной светофор", "литей|побед", "crossing", None, None),
+        ("Перекресток Литейной и Победы: нет разметки", "литей|побед", "crossing", None, None),  # either order
+        ("пр-т Победы / Литейная, светофор мигает", "литей|побед", "crossing", None, None),
+        ("На пересечении ул. Мира с ул. Ленина яма", "ленин|мир", "crossing", None, None),
+        ("перекресток возле школы опасный", None, None, None, None),
         ("На Комсомольском пр. 12 нет света", "комсо", "12", None, None),
         ("Ремонт пр. подъездов не делали", None, None, None, None),  # not before a name
         ("Ямы, мусор и пр. Когда уберут?", None, None, None, None),  # «и пр.» = «и прочее»
@@ -105,6 +110,15 @@ def test_place_key(
     key = extract_place_key(text)
     found_obj = f"{key.object_kind}|{key.object_number}" if key.object_kind else None
     assert (key.street, key.house, key.settlement, found_obj) == (street, house, settlement, obj)
+
+
+def test_crossings_differ_by_either_street_and_meet_in_either_order() -> None:
+    same = [extract_place_key(t).codes() for t in (
+        "На перекрёстке проспекта Победы и улицы Литейной не работает светофор",
+        "Литейная / пр. Победы: светофор мигает жёлтым")]
+    other = extract_place_key("На перекрёстке проспекта Победы и улицы Литовской не работает светофор").codes()
+    assert same[0][1:3] == same[1][1:3]  # street and house codes agree
+    assert other[1] != same[0][1] and other[2] != same[0][2]
 
 
 @pytest.mark.parametrize("kind", ["reordered", "typos", "repeat_by_sender"])
