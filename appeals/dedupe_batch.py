@@ -147,8 +147,10 @@ def judge_pairs(index: DedupeIndex, q: np.ndarray, c: np.ndarray) -> tuple[np.nd
     keep = np.flatnonzero(allowed_pairs(light_q, light_c, index.config) & ~conflict)
     q, c = q[keep], c[keep]
     scores = pair_term_scores(index, q, c)
-    topics = bool(cols["topic_p"][q].any())  # the topic rule needs them on both sides
-    verdict[keep], sim[keep] = judge(cols.side(q, topics=topics), cols.side(c, topics=topics), scores, index.config)
+    side_q = cols.side(q)
+    # the topic rule needs topics on both sides: without the queries', skip gathering the candidates'
+    side_c = cols.side(c, topics=bool(side_q.topic_p.any()))
+    verdict[keep], sim[keep] = judge(side_q, side_c, scores, index.config)
     return verdict, sim
 
 

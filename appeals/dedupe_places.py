@@ -281,18 +281,18 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
     return street, house, span
 
 
-def _crossing(text: str) -> tuple[str | None, tuple[int, int] | None]:
-    """«литей|побед» for a crossing of two streets (stems sorted, so either order meets), with its span."""
-    low = text.lower()
+def _crossing(text: str, low: str) -> tuple[str | None, tuple[int, int] | None]:
+    """«литей|побед» for a crossing of two streets (stems sorted, so either order meets), with its span;
+    `low` is `text` in lower case."""
     if "перекр" not in low and "пересеч" not in low and "/" not in text:
         return None, None
     match = _CROSSING.search(text)
     if not match:
         return None, None
-    names = [_stem_name(n) for n in match.groups() if n]
-    if len(names) != 2 or None in names or names[0] == names[1]:
+    names = [stem for n in match.groups() if n and (stem := _stem_name(n))]
+    if len(names) != 2 or names[0] == names[1]:
         return None, None
-    return "|".join(sorted(n for n in names if n)), match.span()
+    return "|".join(sorted(names)), match.span()
 
 
 def extract_place_key(text: str) -> PlaceKey:
@@ -301,7 +301,8 @@ def extract_place_key(text: str) -> PlaceKey:
     street: str | None
     house: str | None
     span: tuple[int, int] | None
-    crossing, crossing_span = _crossing(text)
+    low = text.lower()
+    crossing, crossing_span = _crossing(text, low)
     if crossing and crossing_span:
         street, house, span = crossing, _CROSSING_HOUSE, crossing_span
     else:
@@ -312,7 +313,7 @@ def extract_place_key(text: str) -> PlaceKey:
         if loose:
             house = _canon_house(loose.group(1) or loose.group(2))
             spans.append(loose.span())
-    settlement, low = None, text.lower()
+    settlement = None
     for match in _SETTLEMENT.finditer(text) if any(w in low for w in _SETTLEMENT_HINTS) else ():
         settlement = _stem_name(match.group(1))
         if settlement:
