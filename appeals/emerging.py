@@ -93,13 +93,13 @@ def burst_weights(matrix: sparse.csr_matrix, recent: np.ndarray, earlier: np.nda
 
 def term_vectors(vocab: list[str]) -> np.ndarray:
     """(terms x 300) navec vectors of the lemma terms, zeros for a term navec does not know."""
-    from appeals.nlp import get_navec
+    from appeals.nlp import navec_table
 
-    navec = get_navec()
+    table = navec_table(vocab)
     out = np.zeros((len(vocab), 300), dtype=np.float32)
     for i, term in enumerate(vocab):
-        if term in navec:
-            out[i] = navec[term]
+        if term in table:
+            out[i] = table[term]
     return out
 
 

@@ -115,12 +115,10 @@ class NavecTransformer(RawTextStep):
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        from appeals.nlp import get_navec
+        from appeals.nlp import navec_table
 
-        navec = get_navec()
         texts = [list(_words(t)) for t in as_texts(X)]
-        vocab = {w for words in texts for w in words}
-        table = {w: navec[w] for w in vocab if w in navec}  # each word decoded once per call
+        table = navec_table(w for words in texts for w in words)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, words in enumerate(texts):
             vectors = [table[w] for w in words if w in table]

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import pymorphy3
     from spacy.language import Language
     from spacy.tokens import Doc
@@ -104,6 +105,12 @@ def get_navec() -> Any:
     from natasha import NewsEmbedding
 
     return NewsEmbedding()
+
+
+def navec_table(words: Iterable[str]) -> dict[str, np.ndarray]:
+    """navec's vector of each distinct word it knows (each decoded once; unknown words left out)."""
+    navec = get_navec()
+    return {w: navec[w] for w in set(words) if w in navec}
 
 
 @lru_cache(maxsize=1)
