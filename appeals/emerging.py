@@ -2,7 +2,7 @@
 
 Poorly explained = the topic model's confidence (`topic_proba`) below a threshold. Their distinct
 texts are lemmatised and turned into TF-IDF vectors. "Unusual words" are the terms whose share of
-appeals grew in the recent weeks beyond chance (a one-sided binomial test against the earlier weeks)
+distinct texts grew in the recent weeks beyond chance (a one-sided binomial test against the earlier weeks)
 and by a minimum ratio; they are weighted up and every other term down, and only the recent texts
 holding such a term are clustered (k-means, small clusters, each text weighted by how often it
 occurs), with the mean navec vector of each text's weighted terms appended so other words for the
@@ -73,9 +73,10 @@ def _tfidf(texts: list[str]) -> tuple[sparse.csr_matrix, list[str]]:
 def burst_weights(matrix: sparse.csr_matrix, recent: np.ndarray, earlier: np.ndarray,
                   cfg: EmergingConfig) -> tuple[np.ndarray, np.ndarray]:
     """Per term (weight, bursty): a bursty term weighs 1 + w * log2 of its (smoothed) share of recent
-    appeals over its earlier share, every other term `background_weight`.
+    texts over its earlier share, every other term `background_weight`. `recent` and `earlier` weigh
+    each text (rows of `matrix`) in the two periods.
 
-    Bursty = more recent appeals hold it than chance allows (binomial, p < burst_alpha, the recent
+    Bursty = more recent texts hold it than chance allows (binomial, p < burst_alpha, the recent
     share of all appeals as the null) and its share grew at least burst_min_ratio times. New
     vocabulary is what a new kind of problem brings; weighting it pulls such appeals together.
     """
@@ -239,7 +240,9 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     if len(units) < max(cfg.min_cluster_size, 3):
         return []
     tfidf, vocab = _tfidf(list(uniques))
-    weights, bursty = burst_weights(tfidf, recent, earlier, cfg)
+    # Terms burst by the distinct texts holding them, not by how often each text came: one text
+    # sent again and again (a resident writing every day, a copied template) is not new vocabulary.
+    weights, bursty = burst_weights(tfidf, (recent > 0).astype(float), (earlier > 0).astype(float), cfg)
     weighted, terms = represent(tfidf, vocab, weights, cfg)
     units = select_units(tfidf, recent, bursty, max(cfg.min_cluster_size, 3))
     labels = _cluster(weighted, units, recent, cfg)

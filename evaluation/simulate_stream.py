@@ -46,6 +46,7 @@ class HeldOutConfig(_Frozen):
     max_texts: int
     min_f1: float
     weeks: int
+    fresh_share: float
 
 
 class SimulationConfig(_Frozen):
@@ -135,11 +136,37 @@ def weekly_rates(rng: np.random.Generator, shares: pd.Series, cfg: SimulationCon
     return volume[:, None] * mix / mix.sum(axis=1, keepdims=True)
 
 
+def fresh_texts(rng: np.random.Generator, pool: pd.DataFrame, held_out: str, share: float) -> np.ndarray:
+    """Per pool text, whether it is kept for the last weeks: `share` of each known topic's texts (at
+    least one, and never all), and every text of the held-out topic. A real stream does not repeat an
+    old text in the new weeks, so the recent appeals of known topics must not be earlier ones again."""
+    topics = pool["topic"].to_numpy()
+    fresh = topics == held_out
+    for topic in pd.unique(topics[~fresh]):
+        members = np.flatnonzero(topics == topic)
+        if len(members) < 2:
+            continue
+        n = int(np.clip(round(share * len(members)), 1, len(members) - 1))
+        fresh[rng.choice(members, size=n, replace=False)] = True
+    return fresh
+
+
 def draw_rows(rng: np.random.Generator, pool: pd.DataFrame, topic: str, weeks: np.ndarray,
-              district: str | None = None) -> pd.DataFrame:
-    """Appeals of `topic` drawn (with replacement) from the pool for the given week numbers."""
-    members = np.flatnonzero(pool["topic"].to_numpy() == topic)
-    picked = rng.choice(members, size=len(weeks))
+              district: str | None = None, fresh: np.ndarray | None = None,
+              fresh_from: int | None = None) -> pd.DataFrame:
+    """Appeals of `topic` drawn (with replacement) from the pool for the given week numbers; with
+    `fresh`, weeks from `fresh_from` on draw only the fresh texts and earlier weeks only the others
+    (a topic with texts on one side only draws from all of them)."""
+    in_topic = pool["topic"].to_numpy() == topic
+    picked = np.empty(len(weeks), dtype=np.int64)
+    late = np.zeros(len(weeks), dtype=bool) if fresh is None or fresh_from is None else weeks >= fresh_from
+    for side, rows_of in ((False, ~late), (True, late)):
+        if not rows_of.any():
+            continue
+        members = np.flatnonzero(in_topic & (fresh == side)) if fresh is not None else np.flatnonzero(in_topic)
+        if not len(members):
+            members = np.flatnonzero(in_topic)
+        picked[rows_of] = rng.choice(members, size=int(rows_of.sum()))
     rows = pd.DataFrame({"pool_index": picked, "week": weeks})
     rows["district"] = district
     return rows
@@ -165,15 +192,17 @@ def assign_districts(rng: np.random.Generator, rows: pd.DataFrame, pool: pd.Data
     return pd.Series(np.where(pd.isna(planted), chosen, planted), index=rows.index)
 
 
-def base_rows(rng: np.random.Generator, pool: Pool, held_out: str, cfg: SimulationConfig) -> pd.DataFrame:
+def base_rows(rng: np.random.Generator, pool: Pool, held_out: str, fresh: np.ndarray,
+              cfg: SimulationConfig) -> pd.DataFrame:
     rates = weekly_rates(rng, pool.shares, cfg)
+    fresh_from = cfg.weeks - cfg.held_out.weeks
     counts = rng.poisson(rates)
     parts = []
     for k, topic in enumerate(pool.shares.index):
         weeks = np.repeat(np.arange(cfg.weeks), counts[:, k])
         if topic == held_out:
             weeks = weeks[weeks >= cfg.weeks - cfg.held_out.weeks]
-        parts.append(draw_rows(rng, pool.pool, str(topic), weeks))
+        parts.append(draw_rows(rng, pool.pool, str(topic), weeks, fresh=fresh, fresh_from=fresh_from))
     rows = pd.concat(parts, ignore_index=True)
     rows["district"] = assign_districts(rng, rows, pool.pool, cfg)
     return rows
@@ -208,7 +237,7 @@ def choose_spikes(rng: np.random.Generator, rows: pd.DataFrame, pool: pd.DataFra
 
 
 def plant_spikes(rng: np.random.Generator, rows: pd.DataFrame, pool: pd.DataFrame,
-                 spikes: list[dict], cfg: SimulationConfig) -> pd.DataFrame:
+                 spikes: list[dict], fresh: np.ndarray, cfg: SimulationConfig) -> pd.DataFrame:
     """Add extra appeals: Poisson(magnitude x the cell's weekly count over the 8 weeks before)."""
     topics = pool["topic"].to_numpy()[rows["pool_index"].to_numpy()]
     extra = []
@@ -220,7 +249,8 @@ def plant_spikes(rng: np.random.Generator, rows: pd.DataFrame, pool: pd.DataFram
         spike["expected"] = float((in_cell & before.to_numpy()).sum() / 8)
         for w in range(spike["week"], min(spike["week"] + spike["weeks"], cfg.weeks)):
             n = rng.poisson(spike["expected"] * spike["magnitude"])
-            part = draw_rows(rng, pool, spike["topic"], np.full(n, w), spike["district"])
+            part = draw_rows(rng, pool, spike["topic"], np.full(n, w), spike["district"], fresh=fresh,
+                             fresh_from=cfg.weeks - cfg.held_out.weeks)
             if spike["district"] is None:
                 part["district"] = assign_districts(rng, part, pool, cfg)
             extra.append(part)
@@ -232,9 +262,10 @@ def simulate_stream(pool: Pool, cfg: SimulationConfig, index: int) -> tuple[pd.D
     rng = np.random.default_rng([cfg.seed, index])
     start = cfg.start + timedelta(weeks=index)
     held_out = pool.held_out[index % len(pool.held_out)]
-    rows = base_rows(rng, pool, held_out, cfg)
+    fresh = fresh_texts(np.random.default_rng([cfg.seed, index, 1]), pool.pool, held_out, cfg.held_out.fresh_share)
+    rows = base_rows(rng, pool, held_out, fresh, cfg)
     spikes = choose_spikes(rng, rows, pool.pool, held_out, cfg)
-    rows = plant_spikes(rng, rows, pool.pool, spikes, cfg)
+    rows = plant_spikes(rng, rows, pool.pool, spikes, fresh, cfg)
     rows["created_at"] = assign_dates(rng, rows, start, cfg)
     source = pool.pool.iloc[rows["pool_index"].to_numpy()].reset_index(drop=True)
     stream = pd.DataFrame({"created_at": rows["created_at"].to_numpy(), "topic": source["topic"],

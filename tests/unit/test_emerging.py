@@ -104,3 +104,39 @@ def test_unknown_terms_get_no_semantic_part(cfg):
 
     vectors = term_vectors(["собака", "qzxqzxqzx"])
     assert np.abs(vectors[0]).sum() > 0 and np.abs(vectors[1]).sum() == 0
+
+
+def _stream_frame(rows: list[tuple[int, str]]):
+    """(days before 2025-06-30, text) -> a scored frame, every appeal of one topic at one confidence."""
+    import pandas as pd
+
+    from appeals.trends import prepare_frame
+
+    end = pd.Timestamp("2025-06-30 12:00")
+    frame = pd.DataFrame({"created_at": [end - pd.Timedelta(days=d) for d, _ in rows],
+                          "text": [t for _, t in rows], "topic": "Прочее", "topic_proba": 0.1})
+    return prepare_frame(frame)[0]
+
+
+def test_a_text_sent_again_and_again_is_not_a_new_problem(cfg):
+    """Terms burst by distinct texts: one complaint in three wordings sent 60 times in the recent weeks
+    brings no new vocabulary, forty residents describing a new kind of problem do."""
+    from appeals.emerging import find_emerging
+
+    every_low = cfg.model_copy(update={"relative_confidence": 2.0})  # one confidence: all poorly explained
+    problems = ["яма на дороге", "не горит фонарь", "не вывозят мусор", "сломана скамейка",
+                "течёт крыша", "нет горячей воды", "грязный подъезд", "разбит асфальт"]
+    streets = ["Ленина", "Мира", "Гагарина", "Победы", "Советская", "Пушкина"]
+    earlier = [(30 + i % 80, f"{problems[i % 8]} на улице {streets[i % 6]}, дом {100 + i}") for i in range(240)]
+    recent = [(i % 27, f"{problems[i % 8]} на улице {streets[(i + 1) % 6]}, дом {400 + i}") for i in range(60)]
+    fountain = ["Фонтан в сквере бьёт струёй на прохожих, фонтан неисправен",
+                "Неисправный фонтан в сквере обливает прохожих", "Почините фонтан в сквере, он обливает прохожих"]
+    repeated = [(i % 27, fountain[i % 3]) for i in range(60)]  # three wordings, each sent 20 times
+    scooters = [(i % 27, f"Прокатные самокаты брошены поперёк тротуара у дома {700 + i % 40} на улице "
+                         f"{streets[i % 6]}, самокаты мешают пройти с коляской") for i in range(80)]
+    frame = _stream_frame(earlier + recent + repeated + scooters)
+    clusters = find_emerging(frame, every_low)
+    texts = frame["text"].to_numpy()
+    assert not [c for c in clusters if any("онтан" in texts[m] for m in c.members)]
+    new = [c for c in clusters if np.mean(["самокат" in texts[m] for m in c.members]) >= 0.7]
+    assert sum(c.size for c in new) >= 40
