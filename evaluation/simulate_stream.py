@@ -136,13 +136,14 @@ def weekly_rates(rng: np.random.Generator, shares: pd.Series, cfg: SimulationCon
     return volume[:, None] * mix / mix.sum(axis=1, keepdims=True)
 
 
-def fresh_texts(rng: np.random.Generator, pool: pd.DataFrame, held_out: str, share: float) -> np.ndarray:
-    """Per pool text, whether it is kept for the last weeks: `share` of each known topic's texts (at
-    least one, and never all), and every text of the held-out topic. A real stream does not repeat an
-    old text in the new weeks, so the recent appeals of known topics must not be earlier ones again."""
+def fresh_texts(rng: np.random.Generator, pool: pd.DataFrame, share: float) -> np.ndarray:
+    """Per pool text, whether it is kept for the last weeks: `share` of each topic's texts (at least
+    one, and never all of a topic with two or more). A real stream does not repeat an old text in the
+    new weeks, so the recent appeals of known topics must not be earlier ones again; the held-out topic
+    draws from the same share of its texts, so its texts come as often as the others' in those weeks."""
     topics = pool["topic"].to_numpy()
-    fresh = topics == held_out
-    for topic in pd.unique(topics[~fresh]):
+    fresh = np.zeros(len(pool), dtype=bool)
+    for topic in pd.unique(topics):
         members = np.flatnonzero(topics == topic)
         if len(members) < 2:
             continue
@@ -262,7 +263,7 @@ def simulate_stream(pool: Pool, cfg: SimulationConfig, index: int) -> tuple[pd.D
     rng = np.random.default_rng([cfg.seed, index])
     start = cfg.start + timedelta(weeks=index)
     held_out = pool.held_out[index % len(pool.held_out)]
-    fresh = fresh_texts(np.random.default_rng([cfg.seed, index, 1]), pool.pool, held_out, cfg.held_out.fresh_share)
+    fresh = fresh_texts(np.random.default_rng([cfg.seed, index, 1]), pool.pool, cfg.held_out.fresh_share)
     rows = base_rows(rng, pool, held_out, fresh, cfg)
     spikes = choose_spikes(rng, rows, pool.pool, held_out, cfg)
     rows = plant_spikes(rng, rows, pool.pool, spikes, fresh, cfg)
