@@ -234,6 +234,10 @@ DEV_NOTES = [
     "and the only bursty words were «один» and «космонавт», so the shown clusters gathered around those. A new "
     "problem that a dozen residents describe in a month is at the edge of what word counts show; the spike "
     "figures of the new draws changed with the draws, not with the detector.",
+    "  - Also tried (dev 0-19, outside the pipeline): the poorly explained appeals grouped by their predicted topic and "
+    "ranked by the growth of each group (binomial test of recent against earlier counts), the held-out topic's "
+    "appeals being expected to swell the groups of its neighbours: 1 of 20. The grown groups were mostly a few fresh "
+    "texts of a known topic that the model happens to explain poorly, each counted about seven times.",
 ]
 
 
