@@ -66,6 +66,11 @@ class SimulationConfig(_Frozen):
     spikes: PlantConfig
     held_out: HeldOutConfig
 
+    @property
+    def recent_from(self) -> int:
+        """The first of the last `held_out.weeks` weeks: the held-out topic and the fresh texts begin there."""
+        return self.weeks - self.held_out.weeks
+
 
 def load_simulation_config(path: Path | str | None = None) -> SimulationConfig:
     return load_config(Path(path) if path else CONFIG_PATH, SimulationConfig)
@@ -153,18 +158,17 @@ def fresh_texts(rng: np.random.Generator, pool: pd.DataFrame, share: float) -> n
 
 
 def draw_rows(rng: np.random.Generator, pool: pd.DataFrame, topic: str, weeks: np.ndarray,
-              district: str | None = None, fresh: np.ndarray | None = None,
-              fresh_from: int | None = None) -> pd.DataFrame:
-    """Appeals of `topic` drawn (with replacement) from the pool for the given week numbers; with
-    `fresh`, weeks from `fresh_from` on draw only the fresh texts and earlier weeks only the others
-    (a topic with texts on one side only draws from all of them)."""
+              fresh: np.ndarray, fresh_from: int, district: str | None = None) -> pd.DataFrame:
+    """Appeals of `topic` drawn (with replacement) from the pool for the given week numbers: weeks from
+    `fresh_from` on draw only the `fresh` texts, earlier weeks only the others (a topic with texts on
+    one side only draws from all of them)."""
     in_topic = pool["topic"].to_numpy() == topic
     picked = np.empty(len(weeks), dtype=np.int64)
-    late = np.zeros(len(weeks), dtype=bool) if fresh is None or fresh_from is None else weeks >= fresh_from
+    late = weeks >= fresh_from
     for side, rows_of in ((False, ~late), (True, late)):
         if not rows_of.any():
             continue
-        members = np.flatnonzero(in_topic & (fresh == side)) if fresh is not None else np.flatnonzero(in_topic)
+        members = np.flatnonzero(in_topic & (fresh == side))
         if not len(members):
             members = np.flatnonzero(in_topic)
         picked[rows_of] = rng.choice(members, size=int(rows_of.sum()))
@@ -196,14 +200,13 @@ def assign_districts(rng: np.random.Generator, rows: pd.DataFrame, pool: pd.Data
 def base_rows(rng: np.random.Generator, pool: Pool, held_out: str, fresh: np.ndarray,
               cfg: SimulationConfig) -> pd.DataFrame:
     rates = weekly_rates(rng, pool.shares, cfg)
-    fresh_from = cfg.weeks - cfg.held_out.weeks
     counts = rng.poisson(rates)
     parts = []
     for k, topic in enumerate(pool.shares.index):
         weeks = np.repeat(np.arange(cfg.weeks), counts[:, k])
         if topic == held_out:
-            weeks = weeks[weeks >= cfg.weeks - cfg.held_out.weeks]
-        parts.append(draw_rows(rng, pool.pool, str(topic), weeks, fresh=fresh, fresh_from=fresh_from))
+            weeks = weeks[weeks >= cfg.recent_from]
+        parts.append(draw_rows(rng, pool.pool, str(topic), weeks, fresh, cfg.recent_from))
     rows = pd.concat(parts, ignore_index=True)
     rows["district"] = assign_districts(rng, rows, pool.pool, cfg)
     return rows
@@ -250,8 +253,7 @@ def plant_spikes(rng: np.random.Generator, rows: pd.DataFrame, pool: pd.DataFram
         spike["expected"] = float((in_cell & before.to_numpy()).sum() / 8)
         for w in range(spike["week"], min(spike["week"] + spike["weeks"], cfg.weeks)):
             n = rng.poisson(spike["expected"] * spike["magnitude"])
-            part = draw_rows(rng, pool, spike["topic"], np.full(n, w), spike["district"], fresh=fresh,
-                             fresh_from=cfg.weeks - cfg.held_out.weeks)
+            part = draw_rows(rng, pool, spike["topic"], np.full(n, w), fresh, cfg.recent_from, spike["district"])
             if spike["district"] is None:
                 part["district"] = assign_districts(rng, part, pool, cfg)
             extra.append(part)
@@ -278,7 +280,7 @@ def simulate_stream(pool: Pool, cfg: SimulationConfig, index: int) -> tuple[pd.D
         spike["start"] = (start + timedelta(weeks=spike.pop("week"))).isoformat()
     truth = {"stream": index, "start": start.isoformat(), "weeks": cfg.weeks, "appeals": len(stream),
              "spikes": spikes, "held_out_topic": held_out,
-             "held_out_from": (start + timedelta(weeks=cfg.weeks - cfg.held_out.weeks)).isoformat()}
+             "held_out_from": (start + timedelta(weeks=cfg.recent_from)).isoformat()}
     return stream, truth
 
 
