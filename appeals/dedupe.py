@@ -132,8 +132,9 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 
 
 # Version of the saved index's layout: 2 added the building code («18к2») to the place columns,
-# 3 the topic model's best topics of each appeal, 4 the codes of capitalised words (bare place names).
-INDEX_FORMAT = 4
+# 3 the topic model's best topics of each appeal, 4 the codes of capitalised words (bare place names),
+# 5 place codes of the mended parser (settlement words in every case, ordinal houses, named stops).
+INDEX_FORMAT = 5
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

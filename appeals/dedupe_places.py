@@ -42,6 +42,11 @@ _NAME_THEN_TYPE = re.compile(
 _HOUSE_FIRST = re.compile(
     rf"\b(?i:д\.|дом[ае]?\b|доме\b)\s*№?\s*{_HOUSE}\s+(?:по|на)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁа-яё][а-яё\-]+)"
 )
+# «возле 25-го дома на Лесной»: an ordinal number (not «3 дома», a count), «дом», «по/на» and the street.
+_NUMBER_HOUSE_FIRST = re.compile(
+    rf"(?<![\d.,:/])(\d{{1,4}})-?(?:го|му|м|й|ом)\s+(?i:дом(?:а|е|у|ом)?)\s+(?:по|на)\s+"
+    rf"(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)"
+)
 # «в 9А на Кооперативной»: a bare number before «по/на» and a capitalised street name.
 _IN_HOUSE = re.compile(rf"\bв\s+{_HOUSE}{_STOP_AFTER}\s+(?:по|на)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)")
 # A house anywhere once the street is known: «дом 18», «д. 5», «около 7-го дома».
@@ -62,7 +67,8 @@ _CROSSING_HOUSE = "crossing"  # the house of a crossing's key: no «к», so no 
 _STREET_HINT = re.compile(rf"\d|\b{_TYPE}")
 _BARE = re.compile(rf"\b([А-ЯЁ][а-яё]+(?:\s+[А-ЯЁ][а-яё]+)?),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b{_STOP_AFTER}")
 _SETTLEMENT = re.compile(
-    r"(?:\b(?i:пгт\.?|пос\.|п\.|пос[её]л(?:ок|ке|ка)|с\.|сел[оае]\b|деревн[яеи]|г\.|город[ае]?)|\bд\.(?=\s*[А-ЯЁ]))"
+    r"(?:\b(?i:пгт\.?|пос\.|п\.|пос[её]л(?:ок|ке|ка|ку|ком)|с\.|сел(?:о|а|е|у|ом)\b|деревн(?:я|е|и|ю|ей)"
+    r"|г\.|город(?:а|е|у|ом)?)|\bд\.(?=\s*[А-ЯЁ]))"
     r"\s*([А-ЯЁ][а-яё\-]+)"
 )
 _OBJECT_WORD = (
@@ -72,6 +78,8 @@ _OBJECT_WORD = (
 _OBJECT_AFTER = re.compile(
     rf"\b{_OBJECT_WORD}\s*(?:№\s*)?(\d{{1,3}})(?!\d|[.,:]\d){_STOP_AFTER}", re.IGNORECASE
 )
+# A named stop is one place like a numbered object: «на остановке «Рынок»», «остановка Школа».
+_STOP = re.compile(r"\b(?i:остановк[аиеуой]{1,2}|ост\.)\s+(?:[«\"]([^»\"]{2,40})[»\"]|([А-ЯЁ][а-яё\-]+(?:\s+[А-ЯЁ][а-яё\-]+)?))")
 _OBJECT_BEFORE = re.compile(rf"(?<![\d.,:])(\d{{1,3}})(?:-?[а-я]{{1,3}})?\s+{_OBJECT_WORD}", re.IGNORECASE)
 # Numbers written as words before a numbered object («третий подъезд», «тридцать шестой автобус»,
 # «в сороковой школе»): an ordinal (stem and case ending), after a cardinal ten or not.
@@ -91,9 +99,25 @@ def _alternatives(stems: dict[str, int]) -> str:
 
 _OBJECT_ORDINAL = re.compile(
     rf"\b(?:({_alternatives(_CARDINAL_TENS)})\s+)?({_alternatives(_ORDINAL_STEMS)}){_ORDINAL_ENDING}\s+"
-    rf"{_OBJECT_WORD}",
+    # one adjective may come between: «второй детской поликлиники», «седьмой городской больнице»
+    rf"(?:(?:детск|городск|районн|средн|общеобразовательн)[а-яё]{{1,3}}\s+)?{_OBJECT_WORD}",
     re.IGNORECASE,
 )
+
+
+# A house number written as a word («Сосновая, двенадцатый дом», «седьмой дом на Лесной»).
+_HOUSE_ORDINAL = re.compile(
+    rf"\b(?:({_alternatives(_CARDINAL_TENS)})\s+)?({_alternatives(_ORDINAL_STEMS)}){_ORDINAL_ENDING}(?=\s+дом)",
+    re.IGNORECASE,
+)
+
+
+def _house_words_as_digits(text: str) -> str:
+    """`text` with house numbers written as ordinal words turned into digits, padded with spaces to the
+    same length, so the spans found in it are spans of `text`."""
+    if "дом" not in text:
+        return text
+    return _HOUSE_ORDINAL.sub(lambda m: _number_in_words(m.group(1), m.group(2)).ljust(len(m.group(0))), text)
 
 
 def _number_in_words(tens: str | None, stem: str) -> str:
@@ -116,6 +140,8 @@ _OBJECT_HINTS = (
     "трамва",
     "троллейбус",
     "подъезд",
+    "остановк",
+    "ост.",
 )
 _SETTLEMENT_HINTS = ("пгт", "пос", "п.", "с.", "сел", "дерев", "д.", "г.", "город")
 _NOT_PLACE = frozenset(
@@ -262,6 +288,7 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
         (_TYPED, 1, 2),
         (_NAME_THEN_TYPE, 1, 2),
         (_HOUSE_FIRST, 2, 1),
+        (_NUMBER_HOUSE_FIRST, 2, 1),
         (_IN_HOUSE, 2, 1),
         (_BARE, 1, 2),
     ):
@@ -301,6 +328,7 @@ def extract_place_key(text: str) -> PlaceKey:
     street: str | None
     house: str | None
     span: tuple[int, int] | None
+    text = _house_words_as_digits(text)
     low = text.lower()
     crossing, crossing_span = _crossing(text, low)
     if crossing and crossing_span:
@@ -320,6 +348,8 @@ def extract_place_key(text: str) -> PlaceKey:
             spans.append(match.span())
             break
     kind, number = _first_object(text) if any(w in low for w in _OBJECT_HINTS) else (None, None)
+    if kind == "остан" and (stop := _STOP.search(text)):
+        spans.append(stop.span())  # a stop's name is its address, not what the appeal is about
     return PlaceKey(
         settlement=settlement,
         street=street,
@@ -338,6 +368,9 @@ def _first_object(text: str) -> tuple[str | None, str | None]:
     found = [(m.start(), m.group(1), m.group(2)) for m in [after] if m]
     found += [(m.start(), m.group(2), m.group(1)) for m in [before] if m]
     found += [(m.start(), m.group(3), _number_in_words(m.group(1), m.group(2))) for m in [ordinal] if m]
+    stop = _STOP.search(text)
+    if stop and (name := _stem_name(re.sub(r"^(?i:улица|ул\.?)\s+", "", stop.group(1) or stop.group(2)))):
+        found.append((stop.start(), "остан", name))
     if not found:
         return None, None
     _, word, number = min(found)

@@ -154,9 +154,24 @@ def judge(
     sure = np.where(strong, config.place_sure_threshold, config.sure_threshold)
     possible = np.where(strong, config.place_possible_threshold, config.possible_threshold)
     verdict = np.where(sim >= sure, SURE, np.where(sim >= possible, POSSIBLE, NONE))
+    if config.place_topic_conflict is not None and q.topic_p.any():
+        verdict = _topic_conflict(q, c, strong & (verdict == POSSIBLE), verdict, config.place_topic_conflict,
+                                  config.place_topic_conflict_confidence)
     if config.place_topic_threshold is not None and q.topic_p.any():
         verdict = _topic_rule(q, c, strong & (verdict < POSSIBLE), conflict, verdict, config.place_topic_threshold)
     return np.where(allowed, verdict, NONE), sim
+
+
+def _topic_conflict(q: Side, c: Side, uncertain: np.ndarray, verdict: np.ndarray, threshold: float,
+                    confidence: float) -> np.ndarray:
+    """`verdict` lowered to NONE where a possible match at the same place (`uncertain`) joins appeals
+    whose best topics both have at least `confidence` and whose topics disagree (cosine below `threshold`)."""
+    sure_topics = (q.topic_p.max(axis=1) >= max(confidence, 1e-9)) & (c.topic_p.max(axis=1) >= max(confidence, 1e-9))
+    at = np.flatnonzero(uncertain & sure_topics)
+    if len(at):
+        qa = q if len(q.topic_ids) == 1 else _rows(q, at)
+        verdict[at[topic_similarity(qa, _rows(c, at)) < threshold]] = NONE
+    return verdict
 
 
 def _bare_name(named: Side, bare: Side) -> np.ndarray:

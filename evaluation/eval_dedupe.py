@@ -32,14 +32,18 @@ FRESH_PAIRS = PAIRS.with_name("dedupe_pairs_fresh.csv")
 # A third held-out set (split "blind"), written by a third author under the same conditions after the
 # fresh set's misses had been studied to mend the place parser.
 BLIND_PAIRS = PAIRS.with_name("dedupe_pairs_blind.csv")
+# A fourth (split "blind2"), written the same way once the blind set's errors had been read to mend the
+# parser and add the topic-conflict rule; scored once, after those changes were chosen.
+BLIND2_PAIRS = PAIRS.with_name("dedupe_pairs_blind2.csv")
 TARGET_PRECISION, TARGET_RECALL = 0.95, 0.85
 CONFIGS = project_root() / "training" / "configs"
 
 
 def read_pairs(
-    path: Path = PAIRS, fresh: Path | None = FRESH_PAIRS, blind: Path | None = BLIND_PAIRS
+    path: Path = PAIRS, fresh: Path | None = FRESH_PAIRS, blind: Path | None = BLIND_PAIRS,
+    blind2: Path | None = BLIND2_PAIRS,
 ) -> pd.DataFrame:
-    frames = [pd.read_csv(p, keep_default_na=False, dtype=str) for p in (path, fresh, blind) if p and p.exists()]
+    frames = [pd.read_csv(p, keep_default_na=False, dtype=str) for p in (path, fresh, blind, blind2) if p and p.exists()]
     return pd.concat(frames, ignore_index=True).assign(label=lambda d: d["label"].astype(int))
 
 
@@ -178,6 +182,25 @@ TRIED = [
     "- Rejected on the dev pairs (test, fresh and blind not scored): dropping a match by text below place_sure_threshold at the same place when both topic distributions are known and their cosine is below 0.02-0.2: one false pair fewer and one true pair fewer (0.988 / 0.940 against 0.976 / 0.952) at every value tried.",
     "- **Kept, 2026-11-28 16:00: «пр.» read as «проспект»** before a capitalised name or a number (not in «и пр.», «и прочее»). Found in the test misses («Гололёд на тротуаре у дома 22, пр. Космонавтов» had no place, so three retellings of one problem at that house were not matched). Test 0.918 / 0.789 → 0.923 / 0.842, dev and fresh unchanged; blind, scored once afterwards, 0.831 / 0.681 → 0.815 / 0.702 (two true pairs more, two false); Perm 1,150 → 1,144 groups with 32.4 % → 32.2 % mixing, its unseen parts 281 → 280 groups, 37.0 % → 36.8 %.",
     "- Rejected after that: the topic probabilities raised to a power below 1 before the cosine (the calibrated topics are peaked, 0.85 / 0.01 / 0.0, so only the first topic counted). On the dev pairs power 0.3 with the threshold at 0.6 or 0.7 gave 0.988 / 0.952 against 0.976 / 0.952 (power 0.5: 0.976-0.988 / 0.940-0.952); with 0.3 and 0.6, test stayed 0.923 / 0.842 and fresh went 0.877 / 0.714 → 0.881 / 0.743, but blind went 0.815 / 0.702 → 0.805 / 0.702 (one false pair more) and Perm's unseen parts 280 → 277 groups with 36.8 % → 38.6 % mixing topic groups.",
+    "- **Kept, 2026-11-28 evening, after reading the blind set's errors (blind is no longer held out; "
+    "blind2, written by a fourth author who saw neither the code nor the earlier sets, was scored "
+    "before and once after):** (1) parser: settlement type words in every case («за деревней Ивановка», "
+    "«посёлком», «селу»), house numbers written as ordinals («Сосновая, двенадцатый дом», «возле 25-го "
+    "дома на Лесной»), an adjective between an ordinal and its object («второй детской поликлиники»), "
+    "and a named stop («на остановке «Рынок»», «ост. Рынок») as a place like a numbered object, its "
+    "name blanked from the content words; dev + test + fresh + blind 0.901 / 0.803 → 0.907 / 0.830 "
+    "(27 → 26 false pairs, 60 → 52 missed). (2) `place_topic_conflict`: a possible match at the same "
+    "place is dropped when the topic model is sure of both best topics (≥ 0.3) and the two topic "
+    "distributions disagree (cosine < 0.2): 0.907 / 0.830 → 0.920 / 0.830; without the confidence "
+    "floor 0.932 / 0.803 (five true pairs lost where the model guessed). Blind2 before → after: "
+    "0.747 / 0.677 (22 false pairs, 31 missed) → 0.805 / 0.688 (16, 30). Perm 1,143 → 1,148 groups, "
+    "32.2 % → 32.1 % mixing topic groups; its unseen parts with the topic model's topics 280 → 271 groups, "
+    "36.8 % → 34.7 %. Not kept: the conflict rule "
+    "also on sure matches that only the same place lets through (text below sure_threshold): 0.926 / "
+    "0.823 (two false and two true pairs fewer). Open in the blind errors: another problem on the same "
+    "bus route, at the same school or house under a catch-all topic («Жалобы на управляющие компании»), "
+    "a district («Ленинского района» against «Кировского района») not read as a place, and bare "
+    "settlement names on both sides («Берёзовка.», «из Берёзовки»).",
     "- **Kept, 2026-11-28 17:15: a crossing of two streets as one place** («на перекрёстке проспекта Победы и улицы Литейной», «пр-т Победы / Литейная»): both names, sorted so either order meets, as the street, and the crossing as its house, so two crossings that share one street no longer match and a shortened retelling at the same crossing meets the place thresholds. Found in the fresh false pairs (only the first street was read). Fresh 0.877 / 0.714 → 0.895 / 0.729, dev and test unchanged, blind (scored once) unchanged at 0.815 / 0.702; Perm 1,144 → 1,143 groups, 32.2 % mixing, its unseen parts 280 groups, 36.8 %.",
 ]
 
@@ -214,21 +237,24 @@ def pair_section(config: DedupeConfig, model: Any | None = None) -> list[str]:
     if tops is not None:
         pairs["no_topics"] = decide_pairs(pairs, config)["grouped"]
     verdicts = []
-    for part in ("test", "fresh", "blind"):
+    for part in ("test", "fresh", "blind", "blind2"):
         held = pairs[pairs["split"] == part]
         if len(held):
             p, r, _, _ = precision_recall(held["label"], held["grouped"])
             verdict = "met" if p >= TARGET_PRECISION and r >= TARGET_RECALL else "NOT met"
             verdicts.append(f"on {part} {verdict} (precision {p:.3f}, recall {r:.3f})")
     return [
-        "### Labelled pairs (tests/fixtures/dedupe_pairs.csv, dedupe_pairs_fresh.csv, dedupe_pairs_blind.csv)",
+        "### Labelled pairs (tests/fixtures/dedupe_pairs.csv, dedupe_pairs_fresh.csv, dedupe_pairs_blind.csv, "
+        "dedupe_pairs_blind2.csv)",
         "",
         f"{len(pairs)} pairs written in the project ({int(pairs['label'].sum())} positive), split by "
         "family into dev (thresholds chosen there) and test. The test half was read during tuning, so a "
         "second set (fresh) was written by an author who saw neither the matcher's code nor the first "
         "set's texts; its misses were later read to mend the place parser. A third set (blind), written "
-        "the same way after that, is the held-out figure (it was also scored for the rejected variants "
-        "below, none of which was kept). A pair counts as grouped when B joins A's group. Targets: "
+        "the same way after that, was the held-out figure until its errors were read (2026-11-28 evening) "
+        "to mend the parser again and add the topic-conflict rule; a fourth (blind2), written the same way "
+        "before those changes and scored once after them, is now the held-out figure. A pair counts as "
+        "grouped when B joins A's group. Targets: "
         f"precision ≥ {TARGET_PRECISION}, recall ≥ {TARGET_RECALL}: " + "; ".join(verdicts) + ".",
         "",
         ("Topics: each text's three best topics by a Perm topic model (lemma_svm, fitted on the training "

@@ -102,6 +102,19 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("Мёрзнем в 9А на Кооперативной!", "коопе", "9а", None, None),
         ("Заречная ул., около 7-го дома провал", "зареч", "7", None, None),
         ("На Ленина 2 подъезда не убираются", None, None, None, "подъе|2"),
+        # settlement type words in any case
+        ("За деревней Ивановка, у съезда к лесу, свалка", None, None, "ивано", None),
+        ("Приезжайте в деревню Петровка и посмотрите", None, None, "петро", None),
+        ("Посёлком Лесной никто не занимается", None, None, "лесн", None),
+        # house numbers written as ordinals; «3 дома» is a count
+        ("На Сосновой, двенадцатый дом — батареи ледяные", "сосно", "12", None, None),
+        ("Выбоина возле 25-го дома на Лесной", "лесн", "25", None, None),
+        ("Уже 3 дома на Лесной без воды", None, None, None, None),
+        # an adjective between the ordinal and its object; a named stop
+        ("Седьмой участок второй детской поликлиники без врача", None, None, None, "полик|2"),
+        ("На остановке «Рынок» нет павильона", None, None, None, "остан|рынок"),
+        ("ост. Рынок (Вокзальная) — ступени во льду", None, None, None, "остан|рынок"),
+        ("Нет павильона на остановке «Улица Горького»", "горьк", None, None, "остан|горьк"),
     ],
 )
 def test_place_key(
@@ -149,7 +162,7 @@ def test_fixture_shape(pairs: pd.DataFrame) -> None:
         assert pd.to_datetime(pairs[f"created_at_{side}"]).notna().all()
 
 
-@pytest.mark.parametrize("split", ["fresh", "blind"])
+@pytest.mark.parametrize("split", ["fresh", "blind", "blind2"])
 def test_held_out_set_shape(pairs: pd.DataFrame, split: str) -> None:
     """The later held-out sets: same columns, their own families and ids, one text per id."""
     held = pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{split}.csv"), keep_default_na=False, dtype=str)
@@ -157,7 +170,7 @@ def test_held_out_set_shape(pairs: pd.DataFrame, split: str) -> None:
         [pairs]
         + [
             pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{s}.csv"), keep_default_na=False, dtype=str)
-            for s in ("fresh", "blind")
+            for s in ("fresh", "blind", "blind2")
             if s != split
         ]
     )
@@ -495,6 +508,25 @@ def test_same_place_and_topics_make_a_possible_duplicate(
     assert (match.duplicate_of == "first") is joins
     if joins:
         assert match.status == "possible" and match.needs_review == "possible duplicate"
+
+
+@pytest.mark.parametrize(
+    ("topics", "joins"),
+    [
+        (LIFT, False),  # the model is sure of another problem: the shared address words are not enough
+        ([("Неисправность лифта", 0.2), ("Жалобы на УК", 0.1)], True),  # an unsure model says nothing
+        (None, True),  # topics unknown
+    ],
+)
+def test_sure_topics_that_disagree_undo_a_possible_match_at_the_same_place(
+    config: DedupeConfig, topics: list | None, joins: bool
+) -> None:
+    first = "В доме 8 по улице Лесной с понедельника нет горячей воды, управляющая компания молчит"
+    second = "Лесная, 8: в подъезде не работает лифт, пожилые соседи сидят дома, компания молчит"
+    match = second_after_first(DedupeIndex(config), (first, HOT_WATER), (second, topics), days=1)
+    assert (match.duplicate_of == "first") is joins
+    off = DedupeIndex(config.model_copy(update={"place_topic_conflict": None}))
+    assert second_after_first(off, (first, HOT_WATER), (second, topics), days=1).status == "possible"
 
 
 def second_after_first(index: DedupeIndex, first: tuple[str, list | None], second: tuple[str, list | None],
