@@ -33,7 +33,11 @@ _INITIALS_RE = re.compile(r"\b[А-ЯЁ]\.\s?[А-ЯЁ]\.")
 _HOUSE_AFTER_RE = re.compile(r"^\s*,?\s*(?:д\.|дом)?\s*\d")
 _PLACE_AFTER_RE = re.compile(
     r"^\s*(?:ул\.|улиц\w*|проспект\w*|пр-т|переул\w*|пер\.|бульвар\w*|площад(?:ь|и|ью)\b|шоссе|тракт\w*|"
-    r"проезд(?:а|е|у|ом)?\b)",
+    r"проезд(?:а|е|у|ом)?\b"
+    # a region or district named by its adjective: «Пермского края», «Ленинского района», «Чусовского
+    # городского округа» (nouns only: «врач Иванова районной больницы» is a person)
+    r"|(?:(?:городск|муниципальн|сельск)\w{1,3}\s+)?(?:кра(?:й|я|ю|е|ем)|район(?:а|е|у|ом|ы|ов)?"
+    r"|област(?:ь|и|ью)|округ(?:а|е|у|ом)?|республик(?:а|и|е|у|ой)|губерни(?:я|и|ю|ей))\b)",
     re.IGNORECASE,
 )
 # Roles and kin after which a capitalised word is a person; a role may be followed by a few words
