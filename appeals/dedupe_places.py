@@ -112,10 +112,13 @@ _HOUSE_ORDINAL = re.compile(
 )
 
 
+_ORDINAL_BEFORE_HOUSE = re.compile(r"[а-яё](?:ый|ой|ий|ого|ому|ом|ая|ую)\s+дом", re.IGNORECASE)  # a cheap pre-check
+
+
 def _house_words_as_digits(text: str) -> str:
     """`text` with house numbers written as ordinal words turned into digits, padded with spaces to the
     same length, so the spans found in it are spans of `text`."""
-    if "дом" not in text:
+    if "дом" not in text or not _ORDINAL_BEFORE_HOUSE.search(text):
         return text
     return _HOUSE_ORDINAL.sub(lambda m: _number_in_words(m.group(1), m.group(2)).ljust(len(m.group(0))), text)
 
@@ -292,6 +295,8 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
         (_IN_HOUSE, 2, 1),
         (_BARE, 1, 2),
     ):
+        if pattern is _NUMBER_HOUSE_FIRST and "дом" not in text:
+            continue
         pos = 0
         while match := pattern.search(text, pos):
             pos = match.start() + 1  # overlapping: «На Набережной улице» must not hide «Набережной улице»
