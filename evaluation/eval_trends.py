@@ -238,6 +238,13 @@ DEV_NOTES = [
     "ranked by the growth of each group (binomial test of recent against earlier counts), the held-out topic's "
     "appeals being expected to swell the groups of its neighbours: 1 of 20. The grown groups were mostly a few fresh "
     "texts of a known topic that the model happens to explain poorly, each counted about seven times.",
+    "  - Later (2026-11-28 20:40-21:00, dev 0-19, 7 of 20 as configured): word pairs instead of single words (pairs "
+    "co-occurring in at least four recent texts, binomial test on the distinct texts holding both): the most "
+    "significant pairs were chance pairs of common words («принять+просить», «один+они»); in stream 3 the held-out "
+    "topic's words («собака» 12 recent / 6 earlier texts, p = 0.002; «стая» 5 / 0, p = 0.003) stay below what "
+    "thousands of tested words reach by chance. Soft evidence (each word's -log10 p, texts clustered when the sum "
+    "over their words reaches 3-8, weights scaled over 1-4 of it): 4, 5, 5, 5, 6, 7, 8 and 10 of 20 for eight "
+    "nearby settings, so the spread between settings is as large as any gain. Not kept.",
 ]
 
 
