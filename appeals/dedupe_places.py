@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _TYPE = (
-    r"(?:(?i:ул(?:ица|ице|ицу|ицы|ицей)?|пр-?т|просп(?:ект(?:а|е|у|ом)?)?|пер(?:еул(?:ок|ке|ка|ку|ком))?"
+    r"(?:(?i:ул(?:ица|ице|ицу|ицы|ицей|иц)?|пр-?т|просп(?:ект(?:а|е|у|ом)?)?|пер(?:еул(?:ок|ке|ка|ку|ком))?"
     r"|б-р|бульвар(?:а|е|у|ом)?|шоссе|проезд(?:а|е|у|ом)?|пл|площад(?:ь|и|ью)|наб(?:ережн(?:ая|ой|ую))?"
     r"|тракт(?:а|е|у|ом)?|мкр|микрорайон(?:а|е|у|ом)?)"
     # «пр.» is «проспект» only before a name or a number, and not in «и пр.» («и прочее»).
@@ -31,7 +31,7 @@ _HOUSE_WORD = r"(?:(?:д|дом|доме|дома|домом)\.?\s*)?(?:№\s*)?
 # Words after a number that make it a count, not a house («10 дней», «3 раза»); a flat, entrance or
 # floor word makes it a count only when no number follows («2 подъезда», but «Ленина 5 кв 12»).
 _STOP_AFTER = (
-    r"(?!\s*(?:год|г\.|руб|чел|дн(?:я|ей|и)?\b|день|час|мин|лет\b|раза?\b|тыс|%"
+    r"(?!\s*(?:год|г\.(?!\s*(?-i:[А-ЯЁ]))|руб|чел|дн(?:я|ей|и)?\b|день|час|мин|лет\b|раза?\b|тыс|%"
     r"|(?:кв\b|квартир|подъезд|этаж)(?![а-я]*\.?\s*№?\s*\d)))"
 )
 
@@ -353,6 +353,13 @@ def extract_place_key(text: str) -> PlaceKey:
             spans.append(match.span())
             break
     kind, number = _first_object(text) if any(w in low for w in _OBJECT_HINTS) else (None, None)
+    if settlement is None and (street or kind):
+        # Only beside a street or a numbered object, where it can only tell two places apart: alone, a
+        # bare town would make every appeal from Лысьва naming no street «the same place» (on Perm's
+        # appeals that joined 70 more groups, most of them mixing topic groups).
+        settlement, town_span = _bare_town(text)
+        if town_span:
+            spans.append(town_span)
     if kind == "остан" and (stop := _STOP.search(text)):
         spans.append(stop.span())  # a stop's name is its address, not what the appeal is about
     return PlaceKey(
@@ -363,6 +370,34 @@ def extract_place_key(text: str) -> PlaceKey:
         object_number=number,
         spans=tuple(spans),
     )
+
+
+# A town of the gazetteer named without a type word («в Губахе», «из Кунгура», «Заречная 3, Кунгур»).
+_BARE_TOWN = re.compile(r"(?:^\s*|\b(?:[Вв]о?|[Ии]з|[Гг]ород(?:а|е)?)\s+|,\s*)([А-ЯЁ][а-яё\-]+)")
+# Left out: the regional capitals, named by most of their appeals and holding settlements of their own
+# («пос. Новые Ляды» is in Perm), and names that are common words («Оса», «Тара»).
+_NOT_BARE_TOWNS = frozenset({"пермь", "курск", "рязань", "омск", "оса", "тара"})
+
+
+@lru_cache(maxsize=1)
+def _town_stems() -> frozenset[str]:
+    import tomllib
+    from importlib import resources
+
+    data = tomllib.loads(resources.files("appeals").joinpath("resources/places.toml").read_text(encoding="utf-8"))
+    names = [n.replace("ё", "е") for n in [*data.get("municipalities", []), *data.get("settlements", [])]]
+    nouns = [n for n in names if n not in _NOT_BARE_TOWNS and not re.search(r"(?:ский|цкий|ный|вый|кий)$", n)]
+    return frozenset(_ENDING.sub("", n) or n for n in nouns)
+
+
+def _bare_town(text: str) -> tuple[str | None, tuple[int, int] | None]:
+    """The first town of the gazetteer named without a type word: the whole word without its case ending
+    must be the town's («Березниках» is Березники, «Березовке» is not), and its code is the usual stem."""
+    for match in _BARE_TOWN.finditer(text):
+        word = match.group(1).lower().replace("ё", "е")
+        if (_ENDING.sub("", word) or word) in _town_stems():
+            return _stem_name(match.group(1)), match.span(1)
+    return None, None
 
 
 def _first_object(text: str) -> tuple[str | None, str | None]:

@@ -9,6 +9,9 @@ Rules, in order (see training/configs/dedupe.toml for the numbers):
 3. the same house (or the same settlement when neither names a street, or the same numbered object)
    asks for less similarity (place_* thresholds) than appeals whose place is unknown or partly known;
 4. between the "possible" and the "sure" threshold a match is uncertain: "possible duplicate";
+   a match that only rule 3 lets through (text below sure_threshold) is undone when the topic model is
+   sure of both appeals' best topics and their topics disagree (`place_topic_conflict`): another
+   problem at the same house or school shares the address words and the appeal's formulas;
 5. at the same place (as in 3, or where one appeal names a settlement that the other, naming no street,
    writes without a type word: «пос. Кедровый» and «Кедровый — нет света»), appeals whose topic
    distributions by the topic model are alike (`topic_similarity` >= place_topic_threshold) are at
@@ -155,19 +158,22 @@ def judge(
     possible = np.where(strong, config.place_possible_threshold, config.possible_threshold)
     verdict = np.where(sim >= sure, SURE, np.where(sim >= possible, POSSIBLE, NONE))
     if config.place_topic_conflict is not None and q.topic_p.any():
-        verdict = _topic_conflict(q, c, strong & (verdict == POSSIBLE), verdict, config.place_topic_conflict,
+        # Matches that only the same place lets through: their text is below the sure threshold elsewhere.
+        place_only = strong & (verdict >= POSSIBLE) & (sim < config.sure_threshold)
+        verdict = _topic_conflict(q, c, place_only, verdict, config.place_topic_conflict,
                                   config.place_topic_conflict_confidence)
     if config.place_topic_threshold is not None and q.topic_p.any():
         verdict = _topic_rule(q, c, strong & (verdict < POSSIBLE), conflict, verdict, config.place_topic_threshold)
     return np.where(allowed, verdict, NONE), sim
 
 
-def _topic_conflict(q: Side, c: Side, uncertain: np.ndarray, verdict: np.ndarray, threshold: float,
+def _topic_conflict(q: Side, c: Side, place_only: np.ndarray, verdict: np.ndarray, threshold: float,
                     confidence: float) -> np.ndarray:
-    """`verdict` lowered to NONE where a possible match at the same place (`uncertain`) joins appeals
-    whose best topics both have at least `confidence` and whose topics disagree (cosine below `threshold`)."""
+    """`verdict` lowered to NONE where a match that only the same place lets through (`place_only`) joins
+    appeals whose best topics both have at least `confidence` and whose topics disagree (cosine below
+    `threshold`)."""
     sure_topics = (q.topic_p.max(axis=1) >= max(confidence, 1e-9)) & (c.topic_p.max(axis=1) >= max(confidence, 1e-9))
-    at = np.flatnonzero(uncertain & sure_topics)
+    at = np.flatnonzero(place_only & sure_topics)
     if len(at):
         qa = q if len(q.topic_ids) == 1 else _rows(q, at)
         verdict[at[topic_similarity(qa, _rows(c, at)) < threshold]] = NONE
