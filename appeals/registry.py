@@ -232,11 +232,20 @@ def promote(task: str, gates: Gates, version: str | None = None) -> Decision:
 
 
 def load_version(task: str, version: str) -> Any:
-    """Load a registered version as a fitted sklearn Pipeline (raw texts in)."""
+    """Load a registered version as a fitted sklearn Pipeline (raw texts in); a readable error when the
+    registry still lists the version but its files are gone (an artifact folder deleted or not copied)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     configure()
-    return mlflow.sklearn.load_model(f"models:/{model_name(task)}/{version}")
+    uri = f"models:/{model_name(task)}/{version}"
+    try:
+        return mlflow.sklearn.load_model(uri)
+    except (MlflowException, OSError) as exc:
+        raise RegistryError(
+            f"{model_name(task)} version {version} is registered in {tracking_uri()} but its files could not be "
+            f"read ({exc}); retrain and promote it, or point MLFLOW_TRACKING_URI at the store that holds its "
+            "artifacts") from exc
 
 
 def load_champion(task: str) -> tuple[Any, str]:

@@ -69,7 +69,7 @@ def _base_texts(data_dir: Path | None) -> tuple[list[str], list[str | None], str
 def perturb(text: str, rng: random.Random) -> str:
     words = text.split()
     if len(words) > 4:
-        words = [w for w in words if rng.random() > 0.1]
+        words = [w for w in words if rng.random() > 0.1] or words[:1]  # never drop every word
         k = rng.randrange(len(words) - 1) if len(words) > 1 else 0
         words[k : k + 2] = words[k : k + 2][::-1]
         w = rng.randrange(len(words))

@@ -137,3 +137,18 @@ def test_batch_scoring_in_processes_equals_each_pipeline(demo_registry) -> None:
         proba = pipeline.predict_proba(list(demo["text"]))
         np.testing.assert_allclose(one[f"{task}_proba"], np.round(proba.max(axis=1), 4), atol=1e-9)
         assert list(one[task]) == list(pipeline.classes_[proba.argmax(axis=1)])
+
+
+def test_a_champion_whose_files_are_gone_gets_a_readable_error(demo_registry, monkeypatch) -> None:
+    """The registry still lists the version but its artifact folder was deleted (or not copied along)."""
+    import mlflow.sklearn
+    from mlflow.exceptions import MlflowException
+
+    from appeals.registry import RegistryError, load_champion
+
+    def gone(uri: str) -> None:
+        raise MlflowException("No such artifact: ''")
+
+    monkeypatch.setattr(mlflow.sklearn, "load_model", gone)
+    with pytest.raises(RegistryError, match=r"appeals-topic version \d+ is registered in .* its files could not be read"):
+        load_champion("topic")

@@ -194,6 +194,21 @@ def test_held_out_set_shape(pairs: pd.DataFrame, split: str) -> None:
         assert pd.to_datetime(held[f"created_at_{side}"]).notna().all()
 
 
+def test_unscored_held_out_set_is_apart_from_the_others(pairs: pd.DataFrame) -> None:
+    """tests/fixtures/held_out: a set kept unscored for the next change; its own families, ids and texts."""
+    held = pd.read_csv(FIXTURE.parent / "held_out" / "dedupe_pairs_blind4.csv", keep_default_na=False, dtype=str)
+    others = pd.concat([pairs] + [
+        pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{s}.csv"), keep_default_na=False, dtype=str)
+        for s in ("fresh", "blind", "blind2", "blind3")
+    ])
+    assert list(held.columns) == list(pairs.columns) and set(held["split"]) == {"blind4"}
+    assert held["pair_id"].is_unique and not set(held["family"]) & set(others["family"])
+    sides = pd.concat([held[[f"id_{s}", f"text_{s}"]].set_axis(["id", "text"], axis=1) for s in ("a", "b")])
+    assert (sides.groupby("id")["text"].nunique() == 1).all()
+    other_texts = set(others["text_a"]) | set(others["text_b"])
+    assert not set(sides["id"]) & (set(others["id_a"]) | set(others["id_b"])) and not set(sides["text"]) & other_texts
+
+
 def test_pair_set_quality_on_dev(pairs: pd.DataFrame, config: DedupeConfig) -> None:
     from evaluation.eval_dedupe import decide_pairs, precision_recall
 
