@@ -360,8 +360,6 @@ def extract_place_key(text: str) -> PlaceKey:
         settlement, town_span = _bare_town(text)
         if town_span:
             spans.append(town_span)
-    if kind == "остан" and (stop := _STOP.search(text)):
-        spans.append(stop.span())  # a stop's name is its address, not what the appeal is about
     return PlaceKey(
         settlement=settlement,
         street=street,
