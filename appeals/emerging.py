@@ -236,18 +236,18 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     weeks_back = ((last - rows["created_at"]).dt.days // 7).to_numpy()
     recent = np.bincount(codes[weeks_back < cfg.recent_weeks], minlength=len(uniques)).astype(float)
     earlier = np.bincount(codes[weeks_back >= cfg.recent_weeks], minlength=len(uniques)).astype(float)
-    units = np.flatnonzero(recent > 0)
-    if len(units) < max(cfg.min_cluster_size, 3):
+    is_recent = recent > 0
+    if is_recent.sum() < max(cfg.min_cluster_size, 3):
         return []
     tfidf, vocab = _tfidf(list(uniques))
     # Terms burst by the distinct texts holding them, not by how often each text came: one text
     # sent again and again (a resident writing every day, a copied template) is not new vocabulary.
-    weights, bursty = burst_weights(tfidf, (recent > 0).astype(float), (earlier > 0).astype(float), cfg)
+    weights, bursty = burst_weights(tfidf, is_recent.astype(float), (earlier > 0).astype(float), cfg)
     weighted, terms = represent(tfidf, vocab, weights, cfg)
     units = select_units(tfidf, recent, bursty, max(cfg.min_cluster_size, 3))
     labels = _cluster(weighted, units, recent, cfg)
-    labels[np.setdiff1d(np.flatnonzero(recent > 0), units)] = -1
-    ctx = {"text_of_row": codes, "is_recent": recent > 0, "weeks_back": weeks_back, "span_weeks": span, "tfidf": terms,
+    labels[np.setdiff1d(np.flatnonzero(is_recent), units)] = -1
+    ctx = {"text_of_row": codes, "is_recent": is_recent, "weeks_back": weeks_back, "span_weeks": span, "tfidf": terms,
            "vocab": vocab,
            "topics": rows["topic"].astype(str).reset_index(drop=True), "positions": positions}
     clusters = [_describe(label, labels, ctx, cfg) for label in np.unique(labels[labels >= 0])]

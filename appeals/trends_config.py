@@ -45,14 +45,14 @@ class EmergingConfig(_Frozen):
     background_weight: float
     # Each text's weighted terms also give the mean of their navec vectors, appended at this weight
     # (0 = terms only): texts about one problem in other words move closer.
-    semantic_weight: float = 0.0
+    semantic_weight: float = Field(ge=0.0)
     assign_similarity: float
     core_similarity: float
     max_texts: int
     texts_per_cluster: int
     # Clusters holding more than this many distinct recent texts are split in two (k-means) until
     # none does; 0 = never.
-    split_above: int = 0
+    split_above: int = Field(ge=0)
     min_clusters: int
     max_clusters: int
     min_cluster_size: int

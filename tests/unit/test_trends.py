@@ -116,3 +116,17 @@ def test_unknown_shares_are_missing_not_zero(agg):
     frame = make([("2025-02-03", "Ямы", None), ("2025-02-04", "Ямы", None)])
     head = headline(frame, date(2025, 2, 3), date(2025, 2, 9), agg)
     assert head["critical"] is None and head["review"] is None and head["corrected"] is None
+
+
+@pytest.mark.parametrize("key", ["semantic_weight", "split_above"])
+def test_every_emerging_key_is_required(tmp_path, key):
+    """trends.toml says every key is required: a config without one is refused, naming it."""
+    from appeals.config import ConfigError
+    from appeals.trends_config import default_config_path
+
+    text = default_config_path().read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.startswith(f"{key} =")]
+    path = tmp_path / "trends.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ConfigError, match=key):
+        load_trends_config(path)
