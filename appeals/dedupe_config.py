@@ -37,8 +37,9 @@ class DedupeConfig(BaseModel):
     place_possible_threshold: float = Field(gt=0, le=1)
     # At the same place, topic distributions at least this alike make a possible duplicate (None: off).
     place_topic_threshold: float | None = Field(default=None, gt=0, le=1)
-    # At the same place, topic distributions less alike than this (both known) undo a match by text that
-    # is not sure: another problem at the same house shares its address words (None: off).
+    # At the same place, topic distributions less alike than this (both known) undo a match that only the
+    # place lets through (text below sure_threshold): another problem at the same house shares its address
+    # words (None: off).
     place_topic_conflict: float | None = Field(default=None, gt=0, le=1)
     # ... only where the topic model is this sure of both appeals' best topic (an unsure model says little).
     place_topic_conflict_confidence: float = Field(default=0.0, ge=0, le=1)

@@ -379,10 +379,9 @@ _NOT_BARE_TOWNS = frozenset({"пермь", "курск", "рязань", "омс
 
 @lru_cache(maxsize=1)
 def _town_stems() -> frozenset[str]:
-    import tomllib
-    from importlib import resources
+    from appeals.gazetteer import places_data
 
-    data = tomllib.loads(resources.files("appeals").joinpath("resources/places.toml").read_text(encoding="utf-8"))
+    data = places_data()
     names = [n.replace("ё", "е") for n in [*data.get("municipalities", []), *data.get("settlements", [])]]
     nouns = [n for n in names if n not in _NOT_BARE_TOWNS and not re.search(r"(?:ский|цкий|ный|вый|кий)$", n)]
     return frozenset(_ENDING.sub("", n) or n for n in nouns)

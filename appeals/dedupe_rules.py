@@ -172,7 +172,8 @@ def _topic_conflict(q: Side, c: Side, place_only: np.ndarray, verdict: np.ndarra
     """`verdict` lowered to NONE where a match that only the same place lets through (`place_only`) joins
     appeals whose best topics both have at least `confidence` and whose topics disagree (cosine below
     `threshold`)."""
-    sure_topics = (q.topic_p.max(axis=1) >= max(confidence, 1e-9)) & (c.topic_p.max(axis=1) >= max(confidence, 1e-9))
+    floor = max(confidence, 1e-9)  # a confidence of 0 still asks for topics on both sides
+    sure_topics = (q.topic_p.max(axis=1) >= floor) & (c.topic_p.max(axis=1) >= floor)
     at = np.flatnonzero(place_only & sure_topics)
     if len(at):
         qa = q if len(q.topic_ids) == 1 else _rows(q, at)

@@ -133,9 +133,16 @@ def places_in_label(label: str) -> list[tuple[str, str]]:
 
 
 @lru_cache(maxsize=1)
-def _default_entries() -> tuple[tuple[str, str], ...]:
+def places_data() -> dict[str, list[str]]:
+    """The lists of `appeals/resources/places.toml` (municipalities, districts, settlements, street
+    eponyms), read once."""
     raw = resources.files("appeals").joinpath("resources/places.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(raw)
+    return tomllib.loads(raw)
+
+
+@lru_cache(maxsize=1)
+def _default_entries() -> tuple[tuple[str, str], ...]:
+    data = places_data()
     out = [(MUNICIPALITY, geo_noun_for(n) or n) for n in data.get("municipalities", [])]
     out += [(DISTRICT, n) for n in data.get("districts", [])]
     out += [(SETTLEMENT, n) for n in data.get("settlements", [])]
@@ -145,8 +152,7 @@ def _default_entries() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=1)
 def street_eponyms() -> frozenset[str]:
     """Masculine lemmas of surnames that usually name streets («ленин», «пушкин»), from places.toml."""
-    raw = resources.files("appeals").joinpath("resources/places.toml").read_text(encoding="utf-8")
-    return frozenset(tomllib.loads(raw).get("street_eponyms", []))
+    return frozenset(places_data().get("street_eponyms", []))
 
 
 def default_gazetteer() -> Gazetteer:

@@ -38,16 +38,15 @@ BLIND2_PAIRS = PAIRS.with_name("dedupe_pairs_blind2.csv")
 # A fifth (split "blind3"), written the same way while blind2's errors were read; scored once, after the
 # changes they led to.
 BLIND3_PAIRS = PAIRS.with_name("dedupe_pairs_blind3.csv")
+# Every set, in the order written; the splits reported against the targets (all but "dev").
+PAIR_SETS = (PAIRS, FRESH_PAIRS, BLIND_PAIRS, BLIND2_PAIRS, BLIND3_PAIRS)
+HELD_OUT_SPLITS = ("test", "fresh", "blind", "blind2", "blind3")
 TARGET_PRECISION, TARGET_RECALL = 0.95, 0.85
 CONFIGS = project_root() / "training" / "configs"
 
 
-def read_pairs(
-    path: Path = PAIRS, fresh: Path | None = FRESH_PAIRS, blind: Path | None = BLIND_PAIRS,
-    blind2: Path | None = BLIND2_PAIRS, blind3: Path | None = BLIND3_PAIRS,
-) -> pd.DataFrame:
-    frames = [pd.read_csv(p, keep_default_na=False, dtype=str) for p in (path, fresh, blind, blind2, blind3)
-              if p and p.exists()]
+def read_pairs(paths: tuple[Path, ...] = PAIR_SETS) -> pd.DataFrame:
+    frames = [pd.read_csv(p, keep_default_na=False, dtype=str) for p in paths if p.exists()]
     return pd.concat(frames, ignore_index=True).assign(label=lambda d: d["label"].astype(int))
 
 
@@ -262,15 +261,14 @@ def pair_section(config: DedupeConfig, model: Any | None = None) -> list[str]:
     if tops is not None:
         pairs["no_topics"] = decide_pairs(pairs, config)["grouped"]
     verdicts = []
-    for part in ("test", "fresh", "blind", "blind2", "blind3"):
+    for part in HELD_OUT_SPLITS:
         held = pairs[pairs["split"] == part]
         if len(held):
             p, r, _, _ = precision_recall(held["label"], held["grouped"])
             verdict = "met" if p >= TARGET_PRECISION and r >= TARGET_RECALL else "NOT met"
             verdicts.append(f"on {part} {verdict} (precision {p:.3f}, recall {r:.3f})")
     return [
-        "### Labelled pairs (tests/fixtures/dedupe_pairs.csv, dedupe_pairs_fresh.csv, dedupe_pairs_blind.csv, "
-        "dedupe_pairs_blind2.csv)",
+        "### Labelled pairs (tests/fixtures/" + ", ".join(p.name for p in PAIR_SETS) + ")",
         "",
         f"{len(pairs)} pairs written in the project ({int(pairs['label'].sum())} positive), split by "
         "family into dev (thresholds chosen there) and test. The test half was read during tuning, so a "

@@ -20,6 +20,8 @@ from appeals.schema import Appeal
 from appeals.text import normalize_for_dedup
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dedupe_pairs.csv"
+# The sets written after the first one, each by an author who saw neither the code nor the earlier sets.
+LATER_SETS = ("fresh", "blind", "blind2", "blind3")
 T0 = datetime(2024, 3, 1, 9, 0)
 
 
@@ -171,7 +173,7 @@ def test_fixture_shape(pairs: pd.DataFrame) -> None:
         assert pd.to_datetime(pairs[f"created_at_{side}"]).notna().all()
 
 
-@pytest.mark.parametrize("split", ["fresh", "blind", "blind2", "blind3"])
+@pytest.mark.parametrize("split", LATER_SETS)
 def test_held_out_set_shape(pairs: pd.DataFrame, split: str) -> None:
     """The later held-out sets: same columns, their own families and ids, one text per id."""
     held = pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{split}.csv"), keep_default_na=False, dtype=str)
@@ -179,7 +181,7 @@ def test_held_out_set_shape(pairs: pd.DataFrame, split: str) -> None:
         [pairs]
         + [
             pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{s}.csv"), keep_default_na=False, dtype=str)
-            for s in ("fresh", "blind", "blind2", "blind3")
+            for s in LATER_SETS
             if s != split
         ]
     )
@@ -199,7 +201,7 @@ def test_unscored_held_out_set_is_apart_from_the_others(pairs: pd.DataFrame) -> 
     held = pd.read_csv(FIXTURE.parent / "held_out" / "dedupe_pairs_blind4.csv", keep_default_na=False, dtype=str)
     others = pd.concat([pairs] + [
         pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{s}.csv"), keep_default_na=False, dtype=str)
-        for s in ("fresh", "blind", "blind2", "blind3")
+        for s in LATER_SETS
     ])
     assert list(held.columns) == list(pairs.columns) and set(held["split"]) == {"blind4"}
     assert held["pair_id"].is_unique and not set(held["family"]) & set(others["family"])
