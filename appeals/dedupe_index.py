@@ -25,7 +25,17 @@ from appeals.dedupe_groups import (
     day_number,
     sender_code,
 )
-from appeals.dedupe_rules import NONE, SURE, Side, gather_terms, judge, term_scores, unique_sorted
+from appeals.dedupe_rules import (
+    NONE,
+    SURE,
+    Evidence,
+    Side,
+    evidence,
+    gather_terms,
+    judge,
+    term_scores,
+    unique_sorted,
+)
 from appeals.dedupe_strings import NumberOf, StringTable
 from appeals.dedupe_table import KeyTable
 from appeals.schema import Appeal
@@ -235,6 +245,21 @@ class DedupeIndex:
         )
         # the topic rule needs topics on both sides: without the query's, skip gathering the rows'
         return judge(query, self.cols.side(rows, topics=bool(query.topic_p.any())), scores, self.config)
+
+    def evidence_against(
+        self, appeal: Appeal, sender: str | None = None, topics: object = None
+    ) -> tuple[Side, Side, Evidence]:
+        """The evidence of `appeal` against every stored appeal, without storing it (for fitting and
+        explaining the pair scorer): its side, the stored rows' sides and `dedupe_rules.evidence`."""
+        feats = self.set_topics(featurize([appeal.text], self.config), [topics])
+        rows = np.arange(len(self), dtype=np.int64)
+        query = self._query_side(feats, 0, day_number(appeal.created_at), self.topic_code(appeal.topic_group))
+        flat, owner = gather_terms(self.cols.terms, self.cols.term_offsets, rows)
+        terms = term_scores(
+            feats.terms(0), flat, owner, len(rows), self.config.overlap_smoothing, self.config.min_shared_terms
+        )
+        stored = self.cols.side(rows)
+        return query, stored, evidence(query, stored, terms, self.config)
 
     def topic_code(self, topic_group: str | None) -> int:
         """Small integer standing for a topic group (-1 when unknown)."""

@@ -134,6 +134,26 @@ def allowed_pairs(q: Side, c: Side, config: DedupeConfig) -> np.ndarray:
     return ~(too_far | other_topic)
 
 
+@dataclass
+class Evidence:
+    """What the verdict on candidate pairs is made of (arrays over the candidates)."""
+
+    text_sim: np.ndarray  # MinHash estimate of the shingle Jaccard (0 where a text has no shingles)
+    overlap: np.ndarray
+    jaccard: np.ndarray
+    conflict: np.ndarray  # places that contradict
+    strong: np.ndarray  # the same house, numbered object, or settlement without streets
+    allowed: np.ndarray  # not stopped by the time window or by different known topic groups
+
+
+def evidence(q: Side, c: Side, terms: tuple[np.ndarray, np.ndarray], config: DedupeConfig) -> Evidence:
+    count = len(c.street)
+    text_sim = (c.signature == q.signature).mean(axis=1) if count else np.zeros(0)
+    text_sim = np.where(c.has_shingles & q.has_shingles, text_sim, 0.0)
+    conflict, strong = place_relation(q, c)
+    return Evidence(text_sim, terms[0], terms[1], conflict, strong, allowed_pairs(q, c, config) & ~conflict)
+
+
 def judge(
     q: Side,
     c: Side,
@@ -145,15 +165,11 @@ def judge(
     `q` is one appeal (arrays of length 1, broadcast) or one appeal per candidate (aligned with `c`);
     `terms` is (overlap, jaccard) from `term_scores` or `pair_term_scores`.
     """
-    count = len(c.street)
-    text_sim = (c.signature == q.signature).mean(axis=1) if count else np.zeros(0)
-    text_sim = np.where(c.has_shingles & q.has_shingles, text_sim, 0.0)
-    overlap, jaccard = terms
-    conflict, strong = place_relation(q, c)
+    ev = evidence(q, c, terms, config)
+    strong, conflict = ev.strong, ev.conflict
     # Without the same place, a shared handful of words is weak evidence: use Jaccard there.
-    weak_terms = jaccard if config.weak_terms == "jaccard" else overlap
-    sim = np.maximum(text_sim, np.where(strong, overlap, weak_terms))
-    allowed = allowed_pairs(q, c, config) & ~conflict
+    weak_terms = ev.jaccard if config.weak_terms == "jaccard" else ev.overlap
+    sim = np.maximum(ev.text_sim, np.where(strong, ev.overlap, weak_terms))
     sure = np.where(strong, config.place_sure_threshold, config.sure_threshold)
     possible = np.where(strong, config.place_possible_threshold, config.possible_threshold)
     verdict = np.where(sim >= sure, SURE, np.where(sim >= possible, POSSIBLE, NONE))
@@ -164,7 +180,7 @@ def judge(
                                   config.place_topic_conflict_confidence)
     if config.place_topic_threshold is not None and q.topic_p.any():
         verdict = _topic_rule(q, c, strong & (verdict < POSSIBLE), conflict, verdict, config.place_topic_threshold)
-    return np.where(allowed, verdict, NONE), sim
+    return np.where(ev.allowed, verdict, NONE), sim
 
 
 def _topic_conflict(q: Side, c: Side, place_only: np.ndarray, verdict: np.ndarray, threshold: float,

@@ -685,3 +685,17 @@ def test_a_bare_settlement_name_with_agreeing_topics(
     if joins:
         assert match.status == "possible"
 
+
+
+def test_evidence_against_every_stored_appeal_without_storing(config: DedupeConfig) -> None:
+    """The evidence behind the verdict, per stored appeal: the same house joins, another house stops."""
+    index = DedupeIndex(config)
+    index.add(appeal("a", "Не работает лифт в доме 14 по ул. Садовой, третий день"))
+    index.add(appeal("b", "Не работает лифт в доме 16 по ул. Садовой, третий день"))
+    index.add(appeal("c", "Не работает лифт в доме 14 по ул. Садовой, третий день", days=40))
+    query, stored, ev = index.evidence_against(appeal("q", "ул. Садовая, дом 14: третий день не работает лифт"))
+    assert len(index) == 3 and len(stored.street) == 3 and len(query.street) == 1
+    assert ev.strong.tolist() == [True, False, True]
+    assert ev.conflict.tolist() == [False, True, False]
+    assert ev.allowed.tolist() == [True, False, False]  # c: 40 days apart, beyond the window
+    assert ev.overlap[0] > 0.5 and ev.text_sim[0] > 0
