@@ -133,3 +133,52 @@ def _words(text: str) -> Iterable[str]:
         word = token.strip(".,:;!?()«»\"'-—[]")
         if word:
             yield word
+
+
+# Fitted source models for TransferTransformer, one per (config name, task) and process: they do not
+# depend on the data being fitted, so the folds of a cross-validation share one.
+_SOURCE_MODELS: dict[tuple[str, str], Any] = {}
+
+
+def source_model(source: str, task: str, data_dir: Any = None) -> Any:
+    """The `task` model of training/configs/`source`.toml (its lemma_svm family, calibrated on its
+    validation part, no refit), fitted on that config's data the first time it is asked for."""
+    key = (source, task)
+    if key not in _SOURCE_MODELS:
+        from appeals.config import data_dir as default_data_dir
+        from appeals.config import project_root
+        from appeals.training import fit_tasks, load_train_config
+        from appeals.training_data import load_frame, make_parts
+
+        config = load_train_config(project_root() / "training" / "configs" / f"{source}.toml")
+        if "lemma_svm" not in config.families:
+            raise ValueError(f"transfer source {source!r}: its config has no lemma_svm family")
+        config = config.model_copy(update={
+            "tasks": [task], "families": {"lemma_svm": config.families["lemma_svm"]}, "refit_on_val": [],
+            "blend_top_two": False, "derive_group_from_topic": False, "register_models": False,
+            "confidence_map": False,
+        })
+        folder = data_dir if data_dir is not None else default_data_dir()
+        parts = make_parts(load_frame(config.data, folder), config.data.model_copy(update={"save_manifest": False}))
+        _SOURCE_MODELS[key] = fit_tasks(config, parts)[task].pipeline
+    return _SOURCE_MODELS[key]
+
+
+class TransferTransformer(RawTextStep):
+    """Another dataset's model as features: the probabilities of its classes (Perm's 26 topic groups,
+    fitted on 12,700 appeals) for each text. A region with a few thousand labelled appeals borrows
+    what a larger one learnt; the source model is fitted on its own data only, so nothing of the
+    target's test part reaches it. Input: cleaned and masked texts (the source model's own cleaning
+    and masking steps are skipped, as the pipeline has done them)."""
+
+    def __init__(self, source: str = "perm", task: str = "topic_group") -> None:
+        self.source = source
+        self.task = task
+
+    def fit(self, X: Any, y: Any = None) -> TransferTransformer:
+        self.model_ = source_model(self.source, self.task)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        after_preprocessing = self.model_[2:]  # features and classifier; clean and mask are done
+        return np.asarray(after_preprocessing.predict_proba(as_texts(X)), dtype=np.float32)

@@ -25,6 +25,7 @@ from appeals.features import (
     MaskTransformer,
     NavecTransformer,
     PlaceTransformer,
+    TransferTransformer,
 )
 
 
@@ -56,6 +57,11 @@ class FamilySpec(BaseModel):
     char: CharSpec = CharSpec()
     places_weight: float = 0.0
     navec_weight: float = 0.0
+    # Another config's model as features (appeals.features.TransferTransformer): its `transfer_task`
+    # probabilities, weighted `transfer_weight` (0: off).
+    transfer_weight: float = 0.0
+    transfer_source: str = "perm"
+    transfer_task: str = "topic_group"
     classifier: Literal["svm", "logreg", "sgd", "cnb"] = "svm"
     C: float = 0.3
     alpha: float = 1e-5
@@ -65,7 +71,8 @@ class FamilySpec(BaseModel):
 
     def feature_key(self) -> str:
         """Identical for families whose feature sets are identical (they share one fitted union)."""
-        return json.dumps(self.model_dump(include={"word", "char", "places_weight", "navec_weight"}),
+        return json.dumps(self.model_dump(include={"word", "char", "places_weight", "navec_weight", "transfer_weight",
+                                                    "transfer_source", "transfer_task"}),
                           sort_keys=True)
 
 
@@ -97,6 +104,9 @@ def build_features(spec: FamilySpec) -> FeatureUnion:
     if spec.navec_weight > 0:
         parts.append(("navec", NavecTransformer()))
         weights["navec"] = spec.navec_weight
+    if spec.transfer_weight > 0:
+        parts.append(("transfer", TransferTransformer(spec.transfer_source, spec.transfer_task)))
+        weights["transfer"] = spec.transfer_weight
     if not parts:
         raise ValueError("a model family needs at least one feature set (word, char, places or navec)")
     return FeatureUnion(parts, transformer_weights=weights)

@@ -250,6 +250,17 @@ def fit_tasks(config: TrainConfig, parts: Parts, progress: Progress | None = Non
     return results
 
 
+def prepare_transfer(config: TrainConfig, data_dir: Path | None, progress: Progress | None = None) -> None:
+    """Fit the source models of the families that borrow another config's model (`transfer_weight`),
+    from `data_dir` (else APPEALS_DATA_DIR), once per process."""
+    from appeals.features import source_model
+
+    for spec in {f.feature_key(): f for f in config.families.values() if f.transfer_weight > 0}.values():
+        if progress:
+            progress(f"transfer source: {spec.transfer_source} {spec.transfer_task}")
+        source_model(spec.transfer_source, spec.transfer_task, data_dir)
+
+
 def train(config: TrainConfig, data_dir: Path | None = None, progress: Progress | None = None,
           corrections: pd.DataFrame | None = None) -> dict:
     """The whole workflow with MLflow: returns {task: (TaskResult, registered version or None)}.
@@ -266,6 +277,7 @@ def train(config: TrainConfig, data_dir: Path | None = None, progress: Progress 
         parts, counts = add_corrections(parts, corrections)
         say("corrections: " + ", ".join(f"{k.removeprefix('corrections_').replace('_', ' ')} {v}"
                                          for k, v in counts.items()))
+    prepare_transfer(config, data_dir, say)
     results = fit_tasks(config, parts, say)
     say("logging to MLflow")
     return log_training(config, parts, results)

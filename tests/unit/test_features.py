@@ -192,3 +192,28 @@ def test_routing_threshold_respects_runs_of_equal_confidence() -> None:
     threshold = routing_threshold(correct, confidence, precision=0.95)
     assert threshold == pytest.approx(0.99)
     assert routing_on(correct, confidence, threshold).precision == 1.0
+
+
+def test_transfer_features_are_another_configs_probabilities() -> None:
+    """A family borrowing the demo config's topic-group model gets one column per demo topic group,
+    each row a probability distribution, and the fitted union survives pickling unchanged."""
+    import pickle
+
+    from appeals.features import TransferTransformer, source_model
+    from appeals.training import masked_texts
+
+    spec = FamilySpec(word=WordSpec(min_df=1), char=CharSpec(enabled=False), transfer_weight=1.0,
+                      transfer_source="demo", transfer_task="topic_group")
+    union = build_features(spec)
+    texts = masked_texts(pd.DataFrame({"text": TEXTS}))
+    x = union.fit_transform(texts, LABELS).toarray()
+    source = source_model("demo", "topic_group")
+    groups = len(source.classes_)
+    transfer = TransferTransformer("demo", "topic_group").fit(texts).transform(texts)
+    assert transfer.shape == (len(TEXTS), groups) and groups > 2
+    np.testing.assert_allclose(transfer.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(x[:, -groups:], transfer, rtol=1e-5)  # the last block, weight 1
+    assert source_model("demo", "topic_group") is source  # fitted once per process
+    again = pickle.loads(pickle.dumps(union))
+    np.testing.assert_allclose(again.transform(texts).toarray(), x, rtol=1e-6)
+    assert spec.feature_key() != spec.model_copy(update={"transfer_weight": 0.0}).feature_key()
