@@ -158,8 +158,14 @@ def source_model(source: str, task: str, data_dir: Any = None) -> Any:
             "blend_top_two": False, "derive_group_from_topic": False, "register_models": False,
             "confidence_map": False,
         })
+        from appeals.datasets import LoadError
+
         folder = data_dir if data_dir is not None else default_data_dir()
-        parts = make_parts(load_frame(config.data, folder), config.data.model_copy(update={"save_manifest": False}))
+        try:
+            frame = load_frame(config.data, folder)
+        except LoadError as error:
+            raise LoadError(f"transfer source {source!r} (a family's transfer_source): {error}") from None
+        parts = make_parts(frame, config.data.model_copy(update={"save_manifest": False}))
         _SOURCE_MODELS[key] = fit_tasks(config, parts)[task].pipeline
     return _SOURCE_MODELS[key]
 

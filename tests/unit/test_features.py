@@ -217,3 +217,12 @@ def test_transfer_features_are_another_configs_probabilities() -> None:
     again = pickle.loads(pickle.dumps(union))
     np.testing.assert_allclose(again.transform(texts).toarray(), x, rtol=1e-6)
     assert spec.feature_key() != spec.model_copy(update={"transfer_weight": 0.0}).feature_key()
+
+
+def test_transfer_source_without_its_data_says_which_family_needs_what(monkeypatch: pytest.MonkeyPatch) -> None:
+    from appeals.datasets import LoadError
+    from appeals.features import source_model
+
+    monkeypatch.delenv("APPEALS_DATA_DIR", raising=False)
+    with pytest.raises(LoadError, match=r"transfer source 'perm'.*APPEALS_DATA_DIR"):
+        source_model("perm", "department")
