@@ -147,6 +147,7 @@ def source_model(source: str, task: str, data_dir: Any = None) -> Any:
     if key not in _SOURCE_MODELS:
         from appeals.config import data_dir as default_data_dir
         from appeals.config import project_root
+        from appeals.datasets import LoadError
         from appeals.training import fit_tasks, load_train_config
         from appeals.training_data import load_frame, make_parts
 
@@ -158,8 +159,6 @@ def source_model(source: str, task: str, data_dir: Any = None) -> Any:
             "blend_top_two": False, "derive_group_from_topic": False, "register_models": False,
             "confidence_map": False,
         })
-        from appeals.datasets import LoadError
-
         folder = data_dir if data_dir is not None else default_data_dir()
         try:
             frame = load_frame(config.data, folder)
@@ -180,6 +179,14 @@ class TransferTransformer(RawTextStep):
     def __init__(self, source: str = "perm", task: str = "topic_group") -> None:
         self.source = source
         self.task = task
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True  # it holds the fitted source model
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
 
     def fit(self, X: Any, y: Any = None) -> TransferTransformer:
         self.model_ = source_model(self.source, self.task)

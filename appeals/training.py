@@ -253,9 +253,15 @@ def fit_tasks(config: TrainConfig, parts: Parts, progress: Progress | None = Non
 def prepare_transfer(config: TrainConfig, data_dir: Path | None, progress: Progress | None = None) -> None:
     """Fit the source models of the families that borrow another config's model (`transfer_weight`),
     from `data_dir` (else APPEALS_DATA_DIR), once per process."""
+    from appeals.config import project_root
     from appeals.features import source_model
 
     for spec in {f.feature_key(): f for f in config.families.values() if f.transfer_weight > 0}.values():
+        source = load_train_config(project_root() / "training" / "configs" / f"{spec.transfer_source}.toml")
+        if source.data.dataset == config.data.dataset:
+            # its predictions on its own training rows are in-sample, sharper than on new appeals
+            raise ValueError(f"config {config.name!r}: transfer_source {spec.transfer_source!r} reads the same "
+                             f"dataset ({config.data.dataset}); borrow from another dataset's config")
         if progress:
             progress(f"transfer source: {spec.transfer_source} {spec.transfer_task}")
         source_model(spec.transfer_source, spec.transfer_task, data_dir)

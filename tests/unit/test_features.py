@@ -226,3 +226,15 @@ def test_transfer_source_without_its_data_says_which_family_needs_what(monkeypat
     monkeypatch.delenv("APPEALS_DATA_DIR", raising=False)
     with pytest.raises(LoadError, match=r"transfer source 'perm'.*APPEALS_DATA_DIR"):
         source_model("perm", "department")
+
+
+def test_transfer_from_the_same_dataset_is_refused() -> None:
+    """Borrowing from a config that reads the same data would feed the model in-sample predictions."""
+    from appeals.config import project_root
+    from appeals.training import load_train_config, prepare_transfer
+
+    config = load_train_config(project_root() / "training" / "configs" / "demo.toml")
+    borrowing = config.families["lemma_svm"].model_copy(update={"transfer_weight": 1.0, "transfer_source": "demo"})
+    config = config.model_copy(update={"families": {**config.families, "lemma_svm_demo": borrowing}})
+    with pytest.raises(ValueError, match="same dataset"):
+        prepare_transfer(config, None)
