@@ -238,26 +238,23 @@ class DedupeIndex:
             keep &= ~(gap > self.config.window_days)  # NaN gaps stay
         return keep
 
-    def _judge(self, query: Side, terms: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _term_scores(self, terms: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`term_scores` of the query's content terms against the stored `rows`."""
         flat, owner = gather_terms(self.cols.terms, self.cols.term_offsets, rows)
-        scores = term_scores(
-            terms, flat, owner, len(rows), self.config.overlap_smoothing, self.config.min_shared_terms
-        )
+        return term_scores(terms, flat, owner, len(rows), self.config.overlap_smoothing, self.config.min_shared_terms)
+
+    def _judge(self, query: Side, terms: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scores = self._term_scores(terms, rows)
         # the topic rule needs topics on both sides: without the query's, skip gathering the rows'
         return judge(query, self.cols.side(rows, topics=bool(query.topic_p.any())), scores, self.config)
 
-    def evidence_against(
-        self, appeal: Appeal, sender: str | None = None, topics: object = None
-    ) -> tuple[Side, Side, Evidence]:
+    def evidence_against(self, appeal: Appeal, topics: object = None) -> tuple[Side, Side, Evidence]:
         """The evidence of `appeal` against every stored appeal, without storing it (for fitting and
         explaining the pair scorer): its side, the stored rows' sides and `dedupe_rules.evidence`."""
         feats = self.set_topics(featurize([appeal.text], self.config), [topics])
         rows = np.arange(len(self), dtype=np.int64)
         query = self._query_side(feats, 0, day_number(appeal.created_at), self.topic_code(appeal.topic_group))
-        flat, owner = gather_terms(self.cols.terms, self.cols.term_offsets, rows)
-        terms = term_scores(
-            feats.terms(0), flat, owner, len(rows), self.config.overlap_smoothing, self.config.min_shared_terms
-        )
+        terms = self._term_scores(feats.terms(0), rows)
         stored = self.cols.side(rows)
         return query, stored, evidence(query, stored, terms, self.config)
 

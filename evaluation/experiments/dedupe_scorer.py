@@ -98,7 +98,6 @@ class PairScorer:
 
     plain: Logistic
     topics: Logistic
-    meta: dict
 
     def score(self, q: Side, c: Side, text_sim: np.ndarray, terms: tuple[np.ndarray, np.ndarray],
               strong: np.ndarray) -> np.ndarray:
@@ -165,7 +164,7 @@ def pair_matrix(pairs: pd.DataFrame, config: DedupeConfig, tops: dict | None = N
         a, b = (Appeal(id=row[f"id_{s}"], text=row[f"text_{s}"], topic_group=row[f"topic_group_{s}"] or None,
                        created_at=row[f"created_at_{s}"] or None) for s in ("a", "b"))
         index.add(a, row["sender_a"] or None, topics=tops.get(a.text))
-        q, c, ev = index.evidence_against(b, row["sender_b"] or None, topics=tops.get(b.text))
+        q, c, ev = index.evidence_against(b, topics=tops.get(b.text))
         terms = (ev.overlap, ev.jaccard)
         rows.append((
             pair_features(q, c, ev.text_sim, terms, ev.strong, topics=False)[0],
@@ -192,7 +191,7 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, features: 
     return Logistic(features, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
 
-def fit_scorer(m: PairMatrix, c: float = 1.0, meta: dict | None = None) -> PairScorer:
+def fit_scorer(m: PairMatrix, c: float = 1.0) -> PairScorer:
     """Both models fitted on the pairs that no hard rule stops (the rules decide the others)."""
     w = np.ones(len(m)) if m.weight is None else m.weight
     both = m.allowed & m.has_topics
@@ -200,7 +199,7 @@ def fit_scorer(m: PairMatrix, c: float = 1.0, meta: dict | None = None) -> PairS
         raise ValueError("no labelled pair has topics on both sides: pass the topic model's topics")
     plain = _fit_logistic(m.plain[m.allowed], m.label[m.allowed], w[m.allowed], PLAIN_FEATURES, c)
     topics = _fit_logistic(m.topics[both], m.label[both], w[both], TOPIC_FEATURES, c)
-    return PairScorer(plain, topics, dict(meta or {}))
+    return PairScorer(plain, topics)
 
 
 def matrix_proba(scorer: PairScorer, m: PairMatrix, topics: bool = True) -> np.ndarray:
