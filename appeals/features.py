@@ -148,17 +148,11 @@ def source_model(source: str, task: str, data_dir: Any = None) -> Any:
         from appeals.config import data_dir as default_data_dir
         from appeals.config import project_root
         from appeals.datasets import LoadError
-        from appeals.training import fit_tasks, load_train_config
+        from appeals.training import fit_tasks, load_train_config, single_model_config
         from appeals.training_data import load_frame, make_parts
 
         config = load_train_config(project_root() / "training" / "configs" / f"{source}.toml")
-        if "lemma_svm" not in config.families:
-            raise ValueError(f"transfer source {source!r}: its config has no lemma_svm family")
-        config = config.model_copy(update={
-            "tasks": [task], "families": {"lemma_svm": config.families["lemma_svm"]}, "refit_on_val": [],
-            "blend_top_two": False, "derive_group_from_topic": False, "register_models": False,
-            "confidence_map": False,
-        })
+        config = single_model_config(config, task).model_copy(update={"confidence_map": False})
         folder = data_dir if data_dir is not None else default_data_dir()
         try:
             frame = load_frame(config.data, folder)

@@ -250,6 +250,17 @@ def fit_tasks(config: TrainConfig, parts: Parts, progress: Progress | None = Non
     return results
 
 
+def single_model_config(config: TrainConfig, task: str, family: str = "lemma_svm") -> TrainConfig:
+    """`config` cut to one task and one family, nothing refitted, blended, derived or registered: a model
+    used inside another step (transfer features, the duplicate grouper's topics)."""
+    if family not in config.families:
+        raise ValueError(f"config {config.name!r} has no {family} family")
+    return config.model_copy(update={
+        "tasks": [task], "families": {family: config.families[family]}, "refit_on_val": [],
+        "blend_top_two": False, "derive_group_from_topic": False, "register_models": False,
+    })
+
+
 def prepare_transfer(config: TrainConfig, data_dir: Path | None, progress: Progress | None = None) -> None:
     """Fit the source models of the families that borrow another config's model (`transfer_weight`),
     from `data_dir` (else APPEALS_DATA_DIR), once per process."""

@@ -234,14 +234,10 @@ def topic_model(data_dir: Path) -> tuple[Any, Any]:
     """The topic model the grouper reads topics from, as `appeals train` builds it for Perm (its
     lemma_svm family, calibrated on validation), fitted on Perm's training part only: the pair texts
     were written in the project and the validation and test parts stay unseen. Returns (pipeline, parts)."""
-    from appeals.training import fit_tasks, load_train_config
+    from appeals.training import fit_tasks, load_train_config, single_model_config
     from appeals.training_data import load_frame, make_parts
 
-    config = load_train_config(CONFIGS / "perm.toml")
-    config = config.model_copy(update={
-        "tasks": ["topic"], "families": {"lemma_svm": config.families["lemma_svm"]}, "refit_on_val": [],
-        "blend_top_two": False, "register_models": False,
-    })
+    config = single_model_config(load_train_config(CONFIGS / "perm.toml"), "topic")
     parts = make_parts(load_frame(config.data, data_dir), config.data)
     return fit_tasks(config, parts)["topic"].pipeline, parts
 
