@@ -145,8 +145,8 @@ def perm_section(data_dir: Path) -> tuple[list[str], list[str]]:
         f"precision among them on test {dept['routing_precision']:.3f} "
         f"({_routing_verdict(dept)}; target: ≥ {ROUTING_TARGET:.0%} sent at ≥ 95 % precision).",
         f"- Training time of all three Perm models, every candidate included: **{seconds:.0f} s** "
-        f"(target ≤ 300 s on 2 cores; 1-minute load average {os.getloadavg()[0]:.1f} at the end: above 1, other "
-        "jobs shared the cores).",
+        f"(target ≤ 300 s on 2 cores; 1-minute load average {os.getloadavg()[0]:.1f} at the end, this "
+        "evaluation included: well above 2 means other jobs shared the cores).",
         "- Model size on disk (cloudpickle): " + ", ".join(f"{t} {s:.1f} MB" for t, s in sizes.items())
         + " (target ≤ 50 MB each).",
         "",
