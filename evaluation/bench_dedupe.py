@@ -184,8 +184,8 @@ def run(data_dir: Path | None) -> str:
             "## Dedupe speed (issue 9)",
             "",
             f"Synthetic appeals: {source}, perturbed in memory (see evaluation/bench_dedupe.py). "
-            "One process, one thread. The machine is shared: wall times include waiting for a core "
-            f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end); CPU times do not.",
+            "One process, one thread. Wall times include any waiting for a core (load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end); CPU times do not.",
             "",
             "| what | measured | target |",
             "|---|---|---|",

@@ -180,7 +180,7 @@ def report(m: dict[str, Any]) -> str:
         "data with fresh ids. Locust runs on the same machine as the service.", "",
         *steady_lines(m["steady"], m["stored"], m["cpu_s"]), "", *overload_lines(m["overload"], m["capacity"]), "",
         f"Machine load (1-minute load average) {m['load'][0]:.1f} before and {m['load'][1]:.1f} after, on "
-        f"{m['cores']} cores (shared with other jobs: above the core count, latencies include waiting for a CPU)."])
+        f"{m['cores']} cores (above the core count, latencies include waiting for a CPU)."])
 
 
 def _limits() -> str:
