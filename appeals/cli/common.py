@@ -32,13 +32,15 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (LoadError, ConfigError, ValueError, FileNotFoundError) as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # soft_wrap: never break the message into lines (Rich wraps at 80 columns when stderr is not a
+        # terminal), so a log keeps "file: row N, field F: ..." on one line that grep can find.
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from exc
 
 
 def report_warnings(warnings: list[str], limit: int = 20) -> None:
     for line in warnings[:limit]:
-        console.print(f"[yellow]warning:[/] {line}", highlight=False)
+        console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
     if len(warnings) > limit:
         console.print(f"[yellow]… and {len(warnings) - limit} more warnings[/]")
 

@@ -699,3 +699,20 @@ def test_evidence_against_every_stored_appeal_without_storing(config: DedupeConf
     assert ev.conflict.tolist() == [False, True, False]
     assert ev.allowed.tolist() == [True, False, False]  # c: 40 days apart, beyond the window
     assert ev.overlap[0] > 0.5 and ev.text_sim[0] > 0
+
+
+def test_cli_error_stays_on_one_line_whatever_the_path_length(tmp_path):
+    """Rich wraps at 80 columns when stderr is not a terminal; an error naming a long path must still
+    be one line, so «row N, field F» is never cut in two in a log."""
+    from typer.testing import CliRunner
+
+    from appeals.cli import build_app
+
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4)
+    deep.mkdir()
+    source = deep / "appeals.csv"
+    pd.DataFrame({"text": ["нет воды", "нет света"], "topic_top3": ["[]", "[[oops"]}).to_csv(source, index=False)
+    result = CliRunner().invoke(build_app(), ["dedupe", "-i", str(source), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(source) in lines[0] and "row 3, field topic_top3" in lines[0], result.output
