@@ -170,6 +170,27 @@ def _split_large(vectors: sparse.csr_matrix, weights: np.ndarray, labels: np.nda
     return labels, np.vstack(centres)
 
 
+def merge_alike(vectors: sparse.csr_matrix, labels: np.ndarray, is_recent: np.ndarray,
+                threshold: float) -> np.ndarray:
+    """Labels where clusters whose centres (the mean of their recent texts) are at least `threshold`
+    alike (cosine), directly or through a chain of such clusters, become one. Small clusters keep a
+    new kind of problem apart from its neighbours; one problem cut into several near-identical pieces
+    would otherwise be shown, and counted, several times."""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.preprocessing import normalize
+
+    rows = np.flatnonzero((labels >= 0) & is_recent)
+    ids, position = np.unique(labels[rows], return_inverse=True)
+    if threshold >= 1.0 or len(ids) < 2:
+        return labels
+    members = sparse.csr_matrix((np.ones(len(rows)), (position, rows)), shape=(len(ids), vectors.shape[0]))
+    centres = normalize(np.asarray((members @ vectors).todense()))  # sums: the mean's direction
+    _, component = connected_components(sparse.csr_matrix(centres @ centres.T >= threshold), directed=False)
+    lookup = np.full(int(labels.max()) + 1, -1)
+    lookup[ids] = component
+    return np.where(labels >= 0, lookup[np.maximum(labels, 0)], -1)
+
+
 def _examples(texts: list[str], vectors: sparse.csr_matrix, idx: np.ndarray, n: int) -> list[str]:
     """The `n` texts closest to the cluster's centre, masked and shortened."""
     from appeals.masking import mask_text
@@ -247,11 +268,13 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     units = select_units(tfidf, recent, bursty, max(cfg.min_cluster_size, 3))
     labels = _cluster(weighted, units, recent, cfg)
     labels[np.setdiff1d(np.flatnonzero(is_recent), units)] = -1
+    labels = merge_alike(terms, labels, is_recent, cfg.merge_similarity)
     ctx = {"text_of_row": codes, "is_recent": is_recent, "weeks_back": weeks_back, "span_weeks": span, "tfidf": terms,
            "vocab": vocab,
            "topics": rows["topic"].astype(str).reset_index(drop=True), "positions": positions}
     clusters = [_describe(label, labels, ctx, cfg) for label in np.unique(labels[labels >= 0])]
-    clusters = [(c, idx) for c, idx in clusters if c.size >= cfg.min_cluster_size]
+    clusters = [(c, idx) for c, idx in clusters
+                if c.size >= cfg.min_cluster_size and c.texts >= cfg.min_cluster_texts]
     clusters.sort(key=lambda pair: _rank_key(pair[0]), reverse=True)
     texts = list(uniques)
     return [c.model_copy(update={"rank": i + 1, "examples": _examples(texts, weighted, idx, cfg.examples)})

@@ -53,9 +53,14 @@ class EmergingConfig(_Frozen):
     # Clusters holding more than this many distinct recent texts are split in two (k-means) until
     # none does; 0 = never.
     split_above: int = Field(ge=0)
+    # Clusters whose centres are at least this alike (cosine) are shown as one; 1 = never merged.
+    merge_similarity: float = Field(gt=0.0, le=1.0)
     min_clusters: int
     max_clusters: int
     min_cluster_size: int
+    # ... holding at least this many distinct texts: one text sent again and again is a mass appeal
+    # (shown as such), not a new kind of problem.
+    min_cluster_texts: int = Field(ge=1)
     recent_weeks: int
     top_terms: int
     examples: int

@@ -140,3 +140,48 @@ def test_a_text_sent_again_and_again_is_not_a_new_problem(cfg):
     assert not [c for c in clusters if any("онтан" in texts[m] for m in c.members)]
     new = [c for c in clusters if np.mean(["самокат" in texts[m] for m in c.members]) >= 0.7]
     assert sum(c.size for c in new) >= 40
+
+
+def test_one_text_sent_again_and_again_is_no_cluster_of_its_own(cfg):
+    """A cluster needs min_cluster_texts distinct texts: one appeal repeated 30 times that shares the new
+    word gets a k-means centre of its own (checked with the floor at 1), but is a mass appeal, not a
+    new kind of problem."""
+    from appeals.emerging import find_emerging
+
+    every_low = cfg.model_copy(update={"relative_confidence": 2.0})
+    streets = ["Ленина", "Мира", "Гагарина", "Победы", "Советская", "Пушкина"]
+    problems = ["яма на дороге", "не горит фонарь", "не вывозят мусор", "сломана скамейка"]
+    earlier = [(30 + i % 80, f"{problems[i % 4]} на улице {streets[i % 6]}, дом {100 + i}") for i in range(240)]
+    recent = [(i % 27, f"{problems[i % 4]} на улице {streets[(i + 1) % 6]}, дом {400 + i}") for i in range(60)]
+    scooters = [(i % 27, f"Прокатные самокаты брошены поперёк тротуара у дома {700 + i % 40} на улице "
+                         f"{streets[i % 6]}, самокаты мешают пройти с коляской") for i in range(80)]
+    lone = "Самокат въехал в витрину кондитерской, осколки стекла, хозяйка требует компенсацию ущерба"
+    frame = _stream_frame(earlier + recent + scooters + [(i % 27, lone) for i in range(30)])
+    texts = frame["text"].to_numpy()
+
+    def lone_clusters(clusters):
+        return [c for c in clusters if all(texts[m] == lone for m in c.members)]
+
+    floor_one = find_emerging(frame, every_low.model_copy(update={"min_cluster_texts": 1}))
+    assert lone_clusters(floor_one) and lone_clusters(floor_one)[0].texts == 1
+    clusters = find_emerging(frame, every_low)
+    assert clusters and not lone_clusters(clusters)
+    assert all(c.texts >= cfg.min_cluster_texts for c in clusters)
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [
+    (1.0, [0, 0, 1, 1, 2, 2, -1, 1]),   # never merged
+    (0.9, [0, 0, 0, 0, 1, 1, -1, 0]),   # the two alike pieces become one; the other problem stays apart
+    (0.1, [0, 0, 0, 0, 0, 0, -1, 0]),   # everything chained together
+])
+def test_alike_clusters_are_merged(threshold, expected):
+    """Clusters 0 and 1 are pieces of one problem (centres ~0.98 alike), cluster 2 another (~0.3);
+    row 6 belongs to none, row 7 is an earlier text that joined cluster 1 and follows it."""
+    from appeals.emerging import merge_alike
+
+    vectors = sparse.csr_matrix(np.array([
+        [1.0, 0.1, 0, 0], [1.0, 0.0, 0.1, 0], [1.0, 0.2, 0, 0], [0.9, 0.1, 0.1, 0],
+        [0.3, 0, 0, 1.0], [0.2, 0, 0.1, 1.0], [0, 1.0, 0, 0], [1.0, 0, 0, 0]]))
+    labels = np.array([0, 0, 1, 1, 2, 2, -1, 1])
+    is_recent = np.array([True] * 7 + [False])
+    assert merge_alike(vectors, labels, is_recent, threshold).tolist() == expected
