@@ -192,14 +192,16 @@ def merge_alike(vectors: sparse.csr_matrix, labels: np.ndarray, is_recent: np.nd
 
 
 def _examples(texts: list[str], vectors: sparse.csr_matrix, idx: np.ndarray, n: int) -> list[str]:
-    """The `n` texts closest to the cluster's centre, masked and shortened."""
+    """The `n` texts closest to the cluster's centre, cleaned as every text is (HTML, the Excel
+    apostrophe), masked and shortened."""
     from appeals.masking import mask_text
+    from appeals.text import clean_text
 
     centroid = np.asarray(vectors[idx].mean(axis=0)).ravel()
     order = idx[np.argsort(-(vectors[idx] @ centroid))][:n]
     out = []
     for i in order:
-        text = mask_text(" ".join(str(texts[i]).split()))
+        text = mask_text(" ".join(clean_text(str(texts[i])).split()))
         out.append(text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…")
     return out
 
