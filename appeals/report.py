@@ -225,6 +225,8 @@ def view_model(data: ReportData, cfg: TrendsConfig) -> dict:
     urgency = data.tables.get("urgency")
     return {
         "data": data, "h": data.headline, "groups": groups, "alert_charts": charts, "tables": tables,
+        # The strongest alerts; the export (Всплески.csv, tables.xlsx) and alerts.json hold them all.
+        "alert_rows": data.alerts[: cfg.report.table_rows],
         "heatmap_svg": heatmap(data.heatmap, "Обращения по районам и темам за период")
         if not data.heatmap.empty else None,
         "urgency_svg": urgency_chart(data.urgency_weekly, URGENCY_LABELS) if len(data.urgency_weekly) else None,

@@ -316,3 +316,19 @@ def test_report_without_groups_says_problems_are_unknown(demo_prepared, cfg):
     data = build_report(demo_prepared, *DEMO_PERIOD, cfg, with_emerging=False)
     assert data.headline["problems"] is None and data.mass_appeals.empty
     assert "нет столбца group_id" in render_html(data, cfg)
+
+
+def test_alert_table_shows_the_strongest_and_says_where_the_rest_are(demo_prepared, cfg):
+    """The page lists at most table_rows alerts, strongest first, and says how many there are in all;
+    with room for every alert it lists them all without that note."""
+    data = build_report(demo_prepared, *DEMO_PERIOD, cfg, with_emerging=False)
+    assert len(data.alerts) >= 3, "the demo period needs a few alerts for this check"
+    short = cfg.model_copy(update={"report": cfg.report.model_copy(update={"table_rows": 2})})
+    html = render_html(data, short)
+    table = html.split('<table class="alerts">', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr><td>") == 2
+    assert all(a.topic in table for a in data.alerts[:2])  # build_report sorts them by score
+    assert f"Показаны 2 из {len(data.alerts)} всплесков" in html
+    full = render_html(data, cfg)
+    assert full.split('<table class="alerts">', 1)[1].split("</table>", 1)[0].count("<tr><td>") == len(data.alerts)
+    assert "Показаны" not in full
