@@ -52,20 +52,27 @@ def poorly_explained(frame: pd.DataFrame, cfg: EmergingConfig) -> pd.Series:
     return has_text & (proba < cfg.max_confidence) & (proba < cfg.relative_confidence * typical)
 
 
-def _tfidf(texts: list[str]) -> tuple[sparse.csr_matrix, list[str]]:
+def display_texts(texts: list[str]) -> list[str]:
+    """The texts cleaned as every text is (HTML, the Excel apostrophe) and masked with NER, as anything
+    shown is: what is clustered, and what examples are shown from."""
+    from appeals.masking import mask_many
+    from appeals.text import clean_text
+
+    return mask_many(clean_text(t) for t in texts)
+
+
+def _tfidf(masked: list[str]) -> tuple[sparse.csr_matrix, list[str]]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from appeals.masking import PLACEHOLDERS, mask_many
+    from appeals.masking import PLACEHOLDERS
     from appeals.nlp import lemmatize_many
-    from appeals.text import clean_text
 
     # Terms come from masked text with the placeholders dropped: a resident who writes several times
     # must not put their name, phone or e-mail among a cluster's key words.
-    masked = mask_many(clean_text(t) for t in texts)
     for placeholder in PLACEHOLDERS.values():
         masked = [m.replace(placeholder, " ") for m in masked]
     lemmas = lemmatize_many(masked)
-    tfidf = TfidfVectorizer(min_df=2 if len(texts) >= 50 else 1, max_df=0.4, sublinear_tf=True,
+    tfidf = TfidfVectorizer(min_df=2 if len(masked) >= 50 else 1, max_df=0.4, sublinear_tf=True,
                             token_pattern=r"(?u)\b\w\w\w+\b")
     return tfidf.fit_transform(lemmas).tocsr(), list(tfidf.get_feature_names_out())
 
@@ -191,17 +198,13 @@ def merge_alike(vectors: sparse.csr_matrix, labels: np.ndarray, is_recent: np.nd
     return np.where(labels >= 0, lookup[np.maximum(labels, 0)], -1)
 
 
-def _examples(texts: list[str], vectors: sparse.csr_matrix, idx: np.ndarray, n: int) -> list[str]:
-    """The `n` texts closest to the cluster's centre, cleaned as every text is (HTML, the Excel
-    apostrophe), masked and shortened."""
-    from appeals.masking import mask_text
-    from appeals.text import clean_text
-
+def _examples(masked: list[str], vectors: sparse.csr_matrix, idx: np.ndarray, n: int) -> list[str]:
+    """The `n` texts closest to the cluster's centre, from `display_texts`, on one line and shortened."""
     centroid = np.asarray(vectors[idx].mean(axis=0)).ravel()
     order = idx[np.argsort(-(vectors[idx] @ centroid))][:n]
     out = []
     for i in order:
-        text = mask_text(" ".join(clean_text(str(texts[i])).split()))
+        text = " ".join(masked[i].split())
         out.append(text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…")
     return out
 
@@ -262,7 +265,8 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     is_recent = recent > 0
     if is_recent.sum() < max(cfg.min_cluster_size, 3):
         return []
-    tfidf, vocab = _tfidf(list(uniques))
+    masked = display_texts(list(uniques))
+    tfidf, vocab = _tfidf(masked)
     # Terms burst by the distinct texts holding them, not by how often each text came: one text
     # sent again and again (a resident writing every day, a copied template) is not new vocabulary.
     weights, bursty = burst_weights(tfidf, is_recent.astype(float), (earlier > 0).astype(float), cfg)
@@ -278,6 +282,5 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     clusters = [(c, idx) for c, idx in clusters
                 if c.size >= cfg.min_cluster_size and c.texts >= cfg.min_cluster_texts]
     clusters.sort(key=lambda pair: _rank_key(pair[0]), reverse=True)
-    texts = list(uniques)
-    return [c.model_copy(update={"rank": i + 1, "examples": _examples(texts, weighted, idx, cfg.examples)})
+    return [c.model_copy(update={"rank": i + 1, "examples": _examples(masked, weighted, idx, cfg.examples)})
             for i, (c, idx) in enumerate(clusters[: cfg.show])]

@@ -190,12 +190,12 @@ def test_alike_clusters_are_merged(threshold, expected):
 def test_examples_are_cleaned_masked_and_shortened():
     """Examples go through the same cleaning as every text (the Excel apostrophe and HTML of exported
     appeals), then masking; the closest text to the centre comes first."""
-    from appeals.emerging import EXAMPLE_CHARS, _examples
+    from appeals.emerging import EXAMPLE_CHARS, _examples, display_texts
 
     texts = ["'Яма на дороге<br>у дома, звоните 8 912 345-67-89",
              "Яма на дороге &amp; лужа " + "очень " * 80, "Совсем другое"]
     vectors = sparse.csr_matrix(np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]))
-    first, second = _examples(texts, vectors, np.array([0, 1]), 2)
+    first, second = _examples(display_texts(texts), vectors, np.array([0, 1]), 2)
     assert first.startswith("Яма на дороге у дома") and "<br>" not in first and "'" not in first
     assert "345-67-89" not in first and "[ТЕЛЕФОН]" in first
     assert "&amp;" not in second and "&" in second
