@@ -47,6 +47,11 @@ def load_config(path: Path | str, model: type[T]) -> T:
         raise ConfigError(f"{path}: {problems}") from exc
 
 
+def default_jobs() -> int:
+    """Worker processes for batch work (scoring, duplicate grouping): the cores this process may use."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 def project_root() -> Path:
     """The repository root (the folder holding pyproject.toml), or the working directory."""
     here = Path(__file__).resolve().parent.parent

@@ -31,16 +31,24 @@ STOPWORDS_FILE = Path(__file__).parent / "resources" / "dedupe_stopwords.txt"
 # How many of the topic model's best topics grouping keeps per appeal: the `topic_top3` of
 # `appeals predict`, the service's answers and the store.
 TOPIC_K = 3
-NAME_K = 4
-_CAPITAL = re.compile(r"(?<![\w-])[А-ЯЁ][а-яё]{3,}")
+NAME_K = 6
+# A capitalised word of four letters or more, or a hyphenated name («Юго-Западном»).
+_CAPITAL = re.compile(r"(?<![\w-])[А-ЯЁ](?:[а-яё]{3,}|[а-яё]+-[А-ЯЁа-яё][а-яё]+)")
+# In a text typed without capitals («солнечный дом 4 батареи холодные») any word may be the name.
+_ANY_WORD = re.compile(r"(?<![\w-])[А-ЯЁа-яё][а-яё]{3,}(?:-[а-яё]+)?")
+_UPPER = re.compile(r"[А-ЯЁ]")
 
 
 def name_codes(text_without_places: str) -> list[int]:
-    """Settlement-style codes of the first NAME_K capitalised words (see `Features.names`)."""
+    """Settlement-style codes of the first NAME_K capitalised words (see `Features.names`); in a text
+    with no capital letter after its first, of its first NAME_K words that are not stop words."""
     from appeals.dedupe_places import name_code
 
+    lower_case = not _UPPER.search(text_without_places.lstrip()[1:])
     codes: list[int] = []
-    for match in _CAPITAL.finditer(text_without_places):
+    for match in (_ANY_WORD if lower_case else _CAPITAL).finditer(text_without_places):
+        if lower_case and match.group(0).lower() in stop_words():
+            continue
         code = name_code(match.group(0))
         if code and code not in codes:
             codes.append(code)

@@ -35,7 +35,14 @@ _STOP_AFTER = (
     r"|(?:кв\b|квартир|подъезд|этаж)(?![а-я]*\.?\s*№?\s*\d)))"
 )
 
-_TYPED = re.compile(rf"\b{_TYPE}\.?\s+{_NAME}(?:[,\s]+{_HOUSE_WORD}{_HOUSE}{_STOP_AFTER})?")
+# A period only after a short type word («ул.», «пер.», «просп.»): after a whole word («как на улице.
+# Сплю…») it ends a sentence, and the next sentence's first word is not a street.
+_TYPE_DOT = r"(?:(?<![а-яё]{5})(?<!-т)\.|(?<=просп)\.)?"
+_TYPED = re.compile(rf"\b{_TYPE}{_TYPE_DOT}\s+{_NAME}(?:[,\s]+{_HOUSE_WORD}{_HOUSE}{_STOP_AFTER})?")
+# A whole type word followed by a lower-case word is a street only where the text gives a house number
+# («улица ленина 5», «на улице заводской возле дома 18»):
+# «улица грунтовая», «на Набережной басы долбят» describe, they do not name.
+_WHOLE_TYPE = re.compile(r"[А-ЯЁа-яё]{5,}")
 _NAME_THEN_TYPE = re.compile(
     rf"\b([А-ЯЁ][а-яё\-]+)\s+{_TYPE}\b\.?(?:[,\s]+{_HOUSE_WORD}{_HOUSE}{_STOP_AFTER})?"
 )
@@ -64,6 +71,7 @@ _CROSSING = re.compile(
 )
 _CROSSING_HOUSE = "crossing"  # the house of a crossing's key: no «к», so no building is read from it
 # Every street pattern needs a digit or a street-type word; most texts have neither and skip them.
+_MICRODISTRICT = re.compile(r"(?i:мкр|микрорайон)")
 _STREET_HINT = re.compile(rf"\d|\b{_TYPE}")
 _BARE = re.compile(rf"\b([А-ЯЁ][а-яё]+(?:\s+[А-ЯЁ][а-яё]+)?),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b{_STOP_AFTER}")
 _SETTLEMENT = re.compile(
@@ -304,6 +312,9 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
             house = _canon_house(match.group(house_group))
             if street is None or (pattern is _BARE and not house):
                 continue
+            if (pattern is _TYPED and not house and match.group(1)[0].islower()
+                    and _WHOLE_TYPE.match(text, match.start()) and not _ANY_HOUSE.search(text)):
+                continue
             found.append((house is None, match.start(), street, house, match.span()))
         if any(item[3] for item in found):
             break  # a street with its house: the later, looser patterns would not be preferred
@@ -352,6 +363,8 @@ def extract_place_key(text: str) -> PlaceKey:
         if settlement:
             spans.append(match.span())
             break
+    if settlement is None and street and span and _MICRODISTRICT.match(text, span[0]):
+        settlement = street  # «мкр. Заречье» is a place like «пос. Южный»: the two contradict each other
     kind, number = _first_object(text) if any(w in low for w in _OBJECT_HINTS) else (None, None)
     if settlement is None and (street or kind):
         # Only beside a street or a numbered object, where it can only tell two places apart: alone, a

@@ -3,7 +3,8 @@
 Rules, in order (see training/configs/dedupe.toml for the numbers):
 1. hard stops: both dates known and further apart than the window; both topic groups known and
    different; places that contradict (another settlement, another street, same street another house,
-   another number of the same kind of object: school №7 and school №9, route 41 and route 12);
+   another number of the same kind of object: school №7 and school №9, route 41 and route 12; only a
+   street on one side and only a settlement on the other);
 2. similarity = max(MinHash estimate of the character-shingle Jaccard of the texts without their
    address, content-term score): the smoothed term overlap at the same place, Jaccard elsewhere;
 3. the same house (or the same settlement when neither names a street, or the same numbered object)
@@ -117,6 +118,11 @@ def place_relation(q: Side, c: Side) -> tuple[np.ndarray, np.ndarray]:
         | ((q.building > 0) & (c.building > 0) & (q.building != c.building))
         | ((q.object_kind > 0) & (q.object_kind == c.object_kind) & (q.object != c.object))
     )
+    # One names only a street (its town unsaid), the other only a settlement: the same template about
+    # «ул. Береговой» and «в селе Дубки» is two places. A street of that settlement would be written
+    # with it («с. Дубки, ул. Береговая») and meet.
+    conflict |= (q.street > 0) & (q.settlement == 0) & (c.settlement > 0) & (c.street == 0)
+    conflict |= (c.street > 0) & (c.settlement == 0) & (q.settlement > 0) & (q.street == 0)
     no_street = (q.street == 0) & (c.street == 0)
     strong = (
         (both_house & (q.house == c.house))
@@ -199,7 +205,7 @@ def _topic_conflict(q: Side, c: Side, place_only: np.ndarray, verdict: np.ndarra
 
 def _bare_name(named: Side, bare: Side) -> np.ndarray:
     """Where `named` names a settlement that `bare`, naming no settlement and no street, writes
-    among its capitalised words without a type word."""
+    among its capitalised words (any words, in a text typed without capitals) without a type word."""
     found = (bare.names == named.settlement[:, None]).any(axis=1)
     return (named.settlement > 0) & (bare.settlement == 0) & (bare.street == 0) & found
 

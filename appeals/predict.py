@@ -81,13 +81,6 @@ def batches(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
         yield frame.iloc[start:start + size]
 
 
-def default_jobs() -> int:
-    """Worker processes for batch scoring: the cores this process may use."""
-    import os
-
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
 class _Scorer:
     """Scores one chunk: clean and mask once, the three models, urgency on the same masked texts."""
 

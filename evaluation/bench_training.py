@@ -56,7 +56,8 @@ def _texts(data_dir: Path) -> Any:
 
 
 def run(data_dir: Path | None) -> str:
-    from appeals.predict import default_jobs, predict_frame, urgency_hook
+    from appeals.config import default_jobs
+    from appeals.predict import predict_frame, urgency_hook
 
     head = "## Training models: batch scoring and latency (issue 3)\n"
     if data_dir is None or not (data_dir / "perm_promobot_2023").is_dir():

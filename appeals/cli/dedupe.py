@@ -73,11 +73,14 @@ def dedupe(
         typer.Option("--sender-column", help="Column naming the author; repeats by one author are marked."),
     ] = None,
     map_: MapOption = None,
+    jobs: Annotated[int | None, typer.Option(
+        help="Worker processes reading the texts (default: every core this process may use).", min=1)] = None,
 ) -> None:
     """Group duplicate and mass appeals: adds group_id, group_size, duplicate_of, match_status, …
 
     Given the topic_top3 column of `appeals predict`, same-house appeals with agreeing topics join too.
     """
+    from appeals.config import default_jobs
     from appeals.datasets import LoadError, guess_mapping, parse_mapping, read_table
     from appeals.dedupe import OUTPUT_COLUMNS, group_frame, load_dedupe_config
 
@@ -95,7 +98,7 @@ def dedupe(
         if sender and sender not in raw.columns:
             raise LoadError(f"{input_}: sender column {sender!r} not found; the file has {list(raw.columns)}")
         work = _work_frame(raw, mapping, sender, input_)
-        grouped = group_frame(work, settings)
+        grouped = group_frame(work, settings, jobs=jobs or default_jobs())
     result = raw.copy()
     for column in OUTPUT_COLUMNS:
         result[column] = grouped[column].reindex(raw.index)

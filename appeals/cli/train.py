@@ -126,8 +126,9 @@ def predict(
     """Score a file with the champions: id, label and probability per task, top-3 topics."""
     from rich.progress import Progress
 
+    from appeals.config import default_jobs
     from appeals.datasets import load_file, parse_mapping
-    from appeals.predict import default_jobs, load_champions, predict_frame
+    from appeals.predict import load_champions, predict_frame
     from appeals.registry import RegistryError
 
     with user_errors():
