@@ -160,8 +160,9 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # 3 the topic model's best topics of each appeal, 4 the codes of capitalised words (bare place names),
 # 5 place codes of the mended parser (settlement words in every case, ordinal houses, named stops),
 # 6 six name codes (words of texts typed without capitals, hyphenated names) and a microdistrict as the
-# settlement.
-INDEX_FORMAT = 6
+# settlement, 7 place codes read from corners, dashes, slashes and texts typed without capitals, one
+# kindergarten kind, Latin look-alikes read as Cyrillic.
+INDEX_FORMAT = 7
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

@@ -21,7 +21,7 @@ import numpy as np
 
 from appeals.dedupe_config import DedupeConfig
 from appeals.dedupe_places import extract_place_key, stem_word, strip_spans
-from appeals.text import normalize_for_dedup
+from appeals.text import normalize_for_dedup, unmix_scripts
 
 _BASE = np.uint64(1_000_003)
 _CHUNK = 250_000  # shingles per numpy block: bounds memory at num_perm * 4 bytes each
@@ -222,7 +222,9 @@ def term_codes(text_without_places: str, config: DedupeConfig) -> np.ndarray:
 
 
 def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
-    """Everything grouping needs from `texts`, as numpy columns (no text is kept)."""
+    """Everything grouping needs from `texts`, as numpy columns (no text is kept). Latin look-alikes
+    inside Cyrillic words are read as Cyrillic («Kомсомoльская 21» is «Комсомольская 21»)."""
+    texts = [unmix_scripts(t) for t in texts]
     exact = np.array([exact_key(t) for t in texts], dtype=np.uint64)
     # Places are read from the raw text: clean_text's NFKC turns «№» into «No».
     places = [extract_place_key(t) for t in texts]

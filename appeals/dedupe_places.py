@@ -54,6 +54,11 @@ _NUMBER_HOUSE_FIRST = re.compile(
     rf"(?<![\d.,:/])(\d{{1,4}})-?(?:го|му|м|й|ом)\s+(?i:дом(?:а|е|у|ом)?)\s+(?:по|на)\s+"
     rf"(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)"
 )
+# «на Мира, возле 32-го дома»: a street named after «на/по», then a house near which something is.
+_STREET_THEN_HOUSE = re.compile(
+    r"\b(?:на|по)\s+([А-ЯЁ][а-яё\-]+),?\s+(?:у|возле|около|напротив|рядом\s+с)\s+(\d{1,4})"
+    r"-?(?:го|му|м|й|ом)?\s+(?i:дом(?:а|е|у|ом)?)\b"
+)
 # «в 9А на Кооперативной»: a bare number before «по/на» and a capitalised street name.
 _IN_HOUSE = re.compile(rf"\bв\s+{_HOUSE}{_STOP_AFTER}\s+(?:по|на)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)")
 # A house anywhere once the street is known: «дом 18», «д. 5», «около 7-го дома».
@@ -64,10 +69,11 @@ _ANY_HOUSE = re.compile(
 # A crossing of two streets («на перекрёстке проспекта Победы и улицы Литейной», «пр-т Победы / Литейная»)
 # is one place, as precise as a house: both names, in either order.
 _CROSSING = re.compile(
-    rf"\b(?i:перекр[её]ст\w*|пересечени\w*)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)\s+(?:и|с)\s+"
-    rf"(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)"
+    rf"\b(?i:перекр[её]ст\w*|пересечени\w*|угол|углу)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)"
+    rf"(?:\s+(?:и|с)\s+|\s*[—–]\s*|\s+-\s+)(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)"
     rf"|\b{_TYPE}\.?\s*([А-ЯЁ][а-яё\-]+)\s*/\s*(?:{_TYPE}\.?\s*)?([А-ЯЁ][а-яё\-]+)"
     rf"|\b([А-ЯЁ][а-яё\-]+)\s*/\s*{_TYPE}\.?\s*([А-ЯЁ][а-яё\-]+)"
+    r"|(?<![\w/])([А-ЯЁ][а-яё]{2,})\s*/\s*([А-ЯЁ][а-яё]{2,})(?![\w/])"  # «Садовая/Кирова»
 )
 _CROSSING_HOUSE = "crossing"  # the house of a crossing's key: no «к», so no building is read from it
 # Every street pattern needs a digit or a street-type word; most texts have neither and skip them.
@@ -128,7 +134,8 @@ def _house_words_as_digits(text: str) -> str:
     same length, so the spans found in it are spans of `text`."""
     if "дом" not in text or not _ORDINAL_BEFORE_HOUSE.search(text):
         return text
-    return _HOUSE_ORDINAL.sub(lambda m: _number_in_words(m.group(1), m.group(2)).ljust(len(m.group(0))), text)
+    # «у восьмого дома» -> «у 8-го дома»: written as an ordinal, so the ordinal house patterns read it.
+    return _HOUSE_ORDINAL.sub(lambda m: f"{_number_in_words(m.group(1), m.group(2))}-го".ljust(len(m.group(0))), text)
 
 
 def _number_in_words(tens: str | None, stem: str) -> str:
@@ -301,6 +308,7 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
         (_HOUSE_FIRST, 2, 1),
         (_NUMBER_HOUSE_FIRST, 2, 1),
         (_IN_HOUSE, 2, 1),
+        (_STREET_THEN_HOUSE, 1, 2),
         (_BARE, 1, 2),
     ):
         if pattern is _NUMBER_HOUSE_FIRST and "дом" not in text:
@@ -310,7 +318,7 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
             pos = match.start() + 1  # overlapping: «На Набережной улице» must not hide «Набережной улице»
             street = _stem_name(match.group(name_group))
             house = _canon_house(match.group(house_group))
-            if street is None or (pattern is _BARE and not house):
+            if street is None or (pattern is _BARE and (not house or _NOT_STREET_WORD.match(match.group(1).lower()))):
                 continue
             if (pattern is _TYPED and not house and match.group(1)[0].islower()
                     and _WHOLE_TYPE.match(text, match.start()) and not _ANY_HOUSE.search(text)):
@@ -318,16 +326,45 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
             found.append((house is None, match.start(), street, house, match.span()))
         if any(item[3] for item in found):
             break  # a street with its house: the later, looser patterns would not be preferred
+    if not found and not _UPPER_AFTER_FIRST.search(text.lstrip()[1:]):
+        found = _lower_case_streets(text)
     if not found:
         return None, None, None
     _, _, street, house, span = min(found, key=lambda item: (item[0], item[1]))
     return street, house, span
 
 
+# A text typed without capitals («на лесной 14 крыша течет», «вишневая 11 первый подьезд»): a word
+# before a house number is the street, unless it is a word that comes before numbers anyway (also
+# checked for a capitalised bare name: «Детсад 5 Солнышко» names a kindergarten, not a street).
+_UPPER_AFTER_FIRST = re.compile(r"[А-ЯЁ]")
+_BARE_LOWER = re.compile(
+    rf"(?<![\w-])([а-яё]{{2,}}(?:ая|ой|ий|ый|ей|ого|ую|ом|а|я|и|ы)),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b"
+    rf"(?!-\d|\s*штук){_STOP_AFTER}"
+)  # a street's name ends as an adjective or a name in the genitive («лесной», «ленина»), not «собак 6-7»
+_NOT_STREET_WORD = re.compile(
+    r"(?:подъ?ь?езд|этаж|кварт|дом|маршрут|автобус|трамва|троллейб|школ|гимнази|лице|поликлин|больниц"
+    r"|садик|детсад|сад|корпус|кабинет|участ|номер|телеф|тел|час|минут|утр|вечер|ноч|год|лет|дне|ден|дня"
+    r"|раз|рубл|тыс|градус|человек|семе|дет|мест|числ|недел|месяц|уже|через|около|после|более|менее|всего"
+    r"|только|почти|примерно|остановк|окол|кроме|ещё|еще|было|была|были|будет|стало|стал|нет|где"
+    r"|температур|давлени|групп|класс|сумм|пенси|зарплат|цен|код|размер)[а-яё]{0,3}$"
+)
+
+
+def _lower_case_streets(text: str) -> list[tuple[bool, int, str, str | None, tuple[int, int]]]:
+    found = []
+    for match in _BARE_LOWER.finditer(text):
+        word = match.group(1)
+        if _NOT_STREET_WORD.match(word) or not (street := _stem_name(word)):
+            continue
+        found.append((False, match.start(), street, _canon_house(match.group(2)), match.span()))
+    return found
+
+
 def _crossing(text: str, low: str) -> tuple[str | None, tuple[int, int] | None]:
     """«литей|побед» for a crossing of two streets (stems sorted, so either order meets), with its span;
     `low` is `text` in lower case."""
-    if "перекр" not in low and "пересеч" not in low and "/" not in text:
+    if "перекр" not in low and "пересеч" not in low and "угл" not in low and "угол" not in low and "/" not in text:
         return None, None
     match = _CROSSING.search(text)
     if not match:
@@ -425,6 +462,7 @@ def _first_object(text: str) -> tuple[str | None, str | None]:
         return None, None
     _, word, number = min(found)
     kind = re.sub(r"\s+", " ", word.lower())[:5]
+    kind = "детса" if kind == "детск" else kind  # «детский сад №15» is «детсад 15»
     return ("маршр" if kind == "автоб" else kind), number
 
 

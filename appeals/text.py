@@ -58,6 +58,20 @@ def clean_text(text: str) -> str:
     return text
 
 
+_LATIN = re.compile(r"[a-zA-Z]")
+# A word mixing Cyrillic and Latin letters («Kомсомoльская»: Latin K and o typed by hand or by a keyboard
+# switch, or planted to dodge filters).
+_MIXED_WORD = re.compile(r"\b(?=\w*[а-яёА-ЯЁ])(?=\w*[a-zA-Z])\w+\b")
+_LATIN_LOOKALIKES = str.maketrans("aceopxyKkMHTBACEOPX", "асеорхуКкМНТВАСЕОРХ")
+
+
+def unmix_scripts(text: str) -> str:
+    """Latin look-alike letters inside Cyrillic words turned Cyrillic; words wholly Latin are kept."""
+    if not _LATIN.search(text):
+        return text
+    return _MIXED_WORD.sub(lambda m: m.group(0).translate(_LATIN_LOOKALIKES), text)
+
+
 def normalize_for_dedup(text: str) -> str:
     """Key under which texts count as the same appeal: cleaned, lower-case, ё→е, punctuation dropped."""
     text = clean_text(text).lower().replace("ё", "е")
