@@ -161,8 +161,9 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # 5 place codes of the mended parser (settlement words in every case, ordinal houses, named stops),
 # 6 six name codes (words of texts typed without capitals, hyphenated names) and a microdistrict as the
 # settlement, 7 place codes read from corners, dashes, slashes and texts typed without capitals, one
-# kindergarten kind, Latin look-alikes read as Cyrillic.
-INDEX_FORMAT = 7
+# kindergarten kind, Latin look-alikes read as Cyrillic; 8 house letters after a space read only when
+# capital or followed by no word, a town before a bare street read as the settlement.
+INDEX_FORMAT = 8
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

@@ -23,8 +23,10 @@ _TYPE = (
 _NAME = r"((?:\d{1,2}-?(?:го|й|я)?\s+)?[А-ЯЁа-яё][А-ЯЁа-яё\-]+(?:\s+[А-ЯЁ][а-яё\-]+)?)"
 # A house number: digits (never cut short: «10» is not «1»), a letter, and a building after «/» or
 # «корпус» («18/2», «18 к2», «дом 18, корпус 2»).
+# A letter after a space is the house's only when capital or not followed by a word: «12 А», «12 а,»,
+# but «Мира 12 в Чусовом» is house 12 «в» a town, «дом 8 а вода…» house 8.
 _HOUSE = (
-    r"(\d{1,4}(?!\d)(?:\s?[а-дА-Д](?![А-ЯЁа-яё]))?"
+    r"(\d{1,4}(?!\d)(?:[а-дА-Д](?![А-ЯЁа-яё])|\s[А-Д](?![А-ЯЁа-яё])|\s[а-д](?![А-ЯЁа-яё])(?!\s*[А-ЯЁа-яё\d]))?"
     r"(?:\s*/\s*\d{1,3}(?!\d)|,?\s*(?:к|корп(?:ус)?)\.?\s*\d{1,2}(?!\d))?)"
 )
 _HOUSE_WORD = r"(?:(?:д|дом|доме|дома|домом)\.?\s*)?(?:№\s*)?"
@@ -316,7 +318,10 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
         pos = 0
         while match := pattern.search(text, pos):
             pos = match.start() + 1  # overlapping: «На Набережной улице» must not hide «Набережной улице»
-            street = _stem_name(match.group(name_group))
+            name = match.group(name_group)
+            if pattern is _BARE and " " in name and _is_town(name.split()[0]):
+                name = name.split()[1]  # «Лысьва Металлистов 8»: the town, then the street
+            street = _stem_name(name)
             house = _canon_house(match.group(house_group))
             if street is None or (pattern is _BARE and (not house or _NOT_STREET_WORD.match(match.group(1).lower()))):
                 continue
@@ -435,6 +440,13 @@ def _town_stems() -> frozenset[str]:
     names = [n.replace("ё", "е") for n in [*data.get("municipalities", []), *data.get("settlements", [])]]
     nouns = [n for n in names if n not in _NOT_BARE_TOWNS and not re.search(r"(?:ский|цкий|ный|вый|кий)$", n)]
     return frozenset(_ENDING.sub("", n) or n for n in nouns)
+
+
+def _is_town(word: str) -> bool:
+    """Whether `word` (in any case ending) is a town of the gazetteer, the regional capitals included."""
+    low = word.lower().replace("ё", "е")
+    stem = _ENDING.sub("", low) or low
+    return stem in _town_stems() or stem in {_ENDING.sub("", t) or t for t in _NOT_BARE_TOWNS}
 
 
 def _bare_town(text: str) -> tuple[str | None, tuple[int, int] | None]:
