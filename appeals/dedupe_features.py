@@ -36,15 +36,14 @@ NAME_K = 6
 _CAPITAL = re.compile(r"(?<![\w-])[А-ЯЁ](?:[а-яё]{3,}|[а-яё]+-[А-ЯЁа-яё][а-яё]+)")
 # In a text typed without capitals («солнечный дом 4 батареи холодные») any word may be the name.
 _ANY_WORD = re.compile(r"(?<![\w-])[А-ЯЁа-яё][а-яё]{3,}(?:-[а-яё]+)?")
-_UPPER = re.compile(r"[А-ЯЁ]")
 
 
 def name_codes(text_without_places: str) -> list[int]:
     """Settlement-style codes of the first NAME_K capitalised words (see `Features.names`); in a text
     with no capital letter after its first, of its first NAME_K words that are not stop words."""
-    from appeals.dedupe_places import name_code
+    from appeals.dedupe_places import name_code, typed_without_capitals
 
-    lower_case = not _UPPER.search(text_without_places.lstrip()[1:])
+    lower_case = typed_without_capitals(text_without_places)
     codes: list[int] = []
     for match in (_ANY_WORD if lower_case else _CAPITAL).finditer(text_without_places):
         if lower_case and match.group(0).lower() in stop_words():

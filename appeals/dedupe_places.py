@@ -39,7 +39,7 @@ _STOP_AFTER = (
 
 # A period only after a short type word («ул.», «пер.», «просп.»): after a whole word («как на улице.
 # Сплю…») it ends a sentence, and the next sentence's first word is not a street.
-_TYPE_DOT = r"(?:(?<![а-яё]{5})(?<!-т)\.|(?<=просп)\.)?"
+_TYPE_DOT = r"(?:(?<![а-яё]{5})\.|(?<=просп)\.)?"
 _TYPED = re.compile(rf"\b{_TYPE}{_TYPE_DOT}\s+{_NAME}(?:[,\s]+{_HOUSE_WORD}{_HOUSE}{_STOP_AFTER})?")
 # A whole type word followed by a lower-case word is a street only where the text gives a house number
 # («улица ленина 5», «на улице заводской возле дома 18»):
@@ -331,7 +331,7 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
             found.append((house is None, match.start(), street, house, match.span()))
         if any(item[3] for item in found):
             break  # a street with its house: the later, looser patterns would not be preferred
-    if not found and not _UPPER_AFTER_FIRST.search(text.lstrip()[1:]):
+    if not found and typed_without_capitals(text):
         found = _lower_case_streets(text)
     if not found:
         return None, None, None
@@ -342,7 +342,7 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
 # A text typed without capitals («на лесной 14 крыша течет», «вишневая 11 первый подьезд»): a word
 # before a house number is the street, unless it is a word that comes before numbers anyway (also
 # checked for a capitalised bare name: «Детсад 5 Солнышко» names a kindergarten, not a street).
-_UPPER_AFTER_FIRST = re.compile(r"[А-ЯЁ]")
+_UPPER = re.compile(r"[А-ЯЁ]")
 _BARE_LOWER = re.compile(
     rf"(?<![\w-])([а-яё]{{2,}}(?:ая|ой|ий|ый|ей|ого|ую|ом|а|я|и|ы)),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b"
     rf"(?!-\d|\s*штук){_STOP_AFTER}"
@@ -446,7 +446,15 @@ def _is_town(word: str) -> bool:
     """Whether `word` (in any case ending) is a town of the gazetteer, the regional capitals included."""
     low = word.lower().replace("ё", "е")
     stem = _ENDING.sub("", low) or low
-    return stem in _town_stems() or stem in {_ENDING.sub("", t) or t for t in _NOT_BARE_TOWNS}
+    return stem in _town_stems() or stem in _CAPITAL_STEMS
+
+
+_CAPITAL_STEMS = frozenset(_ENDING.sub("", t) or t for t in _NOT_BARE_TOWNS)
+
+
+def typed_without_capitals(text: str) -> bool:
+    """No capital letter after the first character: a text typed on a phone («на лесной 14 течет»)."""
+    return not _UPPER.search(text.lstrip()[1:])
 
 
 def _bare_town(text: str) -> tuple[str | None, tuple[int, int] | None]:

@@ -134,6 +134,7 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("на улице заводской возле дома 18 яма", "завод", "18", None, None),
         ("ул. ленина нет воды", "ленин", None, None, None),
         ("просп. Мира 3 — яма", "мир", "3", None, None),
+        ("пр-т. Победы, д. 5 — яма", "побед", "5", None, None),
         # a microdistrict is also the appeal's settlement
         ("мкр. Заречье: маршрутка не доезжает", "зареч", None, "зареч", None),
         # crossings on a corner, with a dash, or two bare names with a slash
