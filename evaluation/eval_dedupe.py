@@ -291,6 +291,11 @@ TRIED = [
     "2+ mixing gold topic groups 21.1 % with every predicted group (247 groups), 25.0 % / 28.5 % with "
     "those of at least 0.5 / 0.8 (264 / 284 groups), 31.7 % with none (284 groups). On real appeals the "
     "hard stop removes more wrong groups than it loses right ones.",
+    "- Not kept, 2026-11-29 04:50: a crossing kept as a numbered place (object «перекрёсток», number the "
+    "two streets) instead of a street and house, so that «на углу Уральской и Ветеранов» no longer "
+    "contradicts «на Уральской» (found in blind6's errors). Pairs: one true pair more (blind6 0.946 / "
+    "0.745), nothing else changed; Perm 1,159 → 1,166 groups of 2+ with 32.4 % → 32.6 % mixing topic groups, "
+    "its unseen parts with topics 284 → 284 groups, 31.7 % → 32.0 %. Neutral at best; blind7 stays unscored.",
     "- Not kept, 2026-11-29: a street named by one appeal and written bare by the other («на Лермонтова», "
     "«на Строителей»; the bare side naming no street) as a place for the topic rule, like the bare "
     "settlement. Over the five read sets 0.917 / 0.795 (blind3 0.921 / 0.722), but on Perm's unseen parts "
