@@ -310,27 +310,18 @@ TRIED = [
 ]
 
 
-def topic_model(data_dir: Path) -> tuple[Any, Any]:
-    """The topic model the grouper reads topics from, as `appeals train` builds it for Perm (its
-    lemma_svm family, calibrated on validation), fitted on Perm's training part only: the pair texts
-    were written in the project and the validation and test parts stay unseen. Returns (pipeline, parts)."""
+def perm_model(task: str, data_dir: Path, parts: Any | None = None) -> tuple[Any, Any]:
+    """A Perm model of `task` as `appeals train` builds it (its lemma_svm family, calibrated on
+    validation), fitted on Perm's training part only: the pair texts were written in the project and
+    the validation and test parts stay unseen. The topic model gives the grouper its topics; the
+    topic-group model the groups the service passes, where the pair files carry their authors' own.
+    `parts`: Perm's split when already loaded. Returns (pipeline, parts)."""
     from appeals.training import fit_tasks, load_train_config, single_model_config
     from appeals.training_data import load_frame, make_parts
 
-    config = single_model_config(load_train_config(CONFIGS / "perm.toml"), "topic")
-    parts = make_parts(load_frame(config.data, data_dir), config.data)
-    return fit_tasks(config, parts)["topic"].pipeline, parts
-
-
-def topic_group_model(data_dir: Path) -> Any:
-    """A Perm topic-group model fitted the same way (lemma_svm, training part only): the service gives the
-    grouper each appeal's predicted topic group, where the pair files carry their authors' own."""
-    from appeals.training import fit_tasks, load_train_config, single_model_config
-    from appeals.training_data import load_frame, make_parts
-
-    config = single_model_config(load_train_config(CONFIGS / "perm.toml"), "topic_group")
-    parts = make_parts(load_frame(config.data, data_dir), config.data)
-    return fit_tasks(config, parts)["topic_group"].pipeline
+    config = single_model_config(load_train_config(CONFIGS / "perm.toml"), task)
+    parts = parts if parts is not None else make_parts(load_frame(config.data, data_dir), config.data)
+    return fit_tasks(config, parts)[task].pipeline, parts
 
 
 def top_topics(model: Any, texts: list[str]) -> Tops:
@@ -510,7 +501,8 @@ def run(data_dir: Path | None) -> str:
     if data_dir is None or not (data_dir / "perm_promobot_2023").is_dir():
         parts += [*pair_section(config), "Perm check skipped: no real data folder (set APPEALS_DATA_DIR)."]
     else:
-        model, split = topic_model(data_dir)
-        parts += [*pair_section(config, model, topic_group_model(data_dir)), *perm_section(config, data_dir),
+        model, split = perm_model("topic", data_dir)
+        group_model, _ = perm_model("topic_group", data_dir, split)
+        parts += [*pair_section(config, model, group_model), *perm_section(config, data_dir),
                   *unseen_section(config, model, split)]
     return "\n".join(parts)

@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     from appeals.config import data_dir
     from appeals.datasets import load_dataset
     from appeals.dedupe import load_dedupe_config
-    from evaluation.eval_dedupe import perm_section, read_pairs, top_topics, topic_model, unseen_section
+    from evaluation.eval_dedupe import perm_model, perm_section, read_pairs, top_topics, unseen_section
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights", type=float, nargs="*", default=[0.0, 0.1, 0.3])
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("needs the real data: set APPEALS_DATA_DIR")
     config = load_dedupe_config()
     pairs = read_pairs()
-    model, parts = topic_model(folder)
+    model, parts = perm_model("topic", folder)
     texts = [t for name in ("kursk_2022", "ryazan_nashdom_2019") for t in load_dataset(name, folder).frame["text"]]
     tops = top_topics(model, sorted(set(pairs["text_a"]) | set(pairs["text_b"]) | set(texts)))
     labelled, background = pair_matrix(pairs, config, tops), background_matrix(texts, config, tops)
