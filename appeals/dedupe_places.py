@@ -65,7 +65,7 @@ _STREET_THEN_HOUSE = re.compile(
 _IN_HOUSE = re.compile(rf"\bв\s+{_HOUSE}{_STOP_AFTER}\s+(?:по|на)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)")
 # A house anywhere once the street is known: «дом 18», «д. 5», «около 7-го дома».
 _ANY_HOUSE = re.compile(
-    rf"\b(?i:д\.|дом[ауеом]{{0,2}}\b)\s*№?\s*{_HOUSE}{_STOP_AFTER}"
+    rf"\b(?i:д\.|дом(?:ов|[ауеом]{{0,2}})\b)\s*№?\s*{_HOUSE}{_STOP_AFTER}"
     r"|(?<![\d.,:/])(\d{1,4})(?:-?(?:го|му|м|й|ом))?\s+(?i:дом(?:а|е|у|ом)?)\b"
 )
 # A crossing of two streets («на перекрёстке проспекта Победы и улицы Литейной», «пр-т Победы / Литейная»)
@@ -77,6 +77,13 @@ _CROSSING = re.compile(
     rf"|\b([А-ЯЁ][а-яё\-]+)\s*/\s*{_TYPE}\.?\s*([А-ЯЁ][а-яё\-]+)"
     r"|(?<![\w/])([А-ЯЁ][а-яё]{2,})\s*/\s*([А-ЯЁ][а-яё]{2,})(?![\w/])"  # «Садовая/Кирова»
 )
+# The same in a text typed without capitals («на перекрестке ул уральской и ул ветеранов»): only after a
+# crossing word, each name a word that ends like a street's (an adjective or a name in the genitive).
+_LOWER_STREET_NAME = r"([а-яё]{2,}(?:ая|ой|ий|ый|ей|ого|ую|ом|ов|ев|ых|их|а|я|и|ы))"
+_CROSSING_LOWER = re.compile(
+    rf"\b(?:перекр[её]ст\w*|пересечени\w*|угл[уе]|угол)\s+(?:{_TYPE}\.?\s+)?{_LOWER_STREET_NAME}"
+    rf"(?:\s+(?:и|с)\s+|\s*[—–]\s*|\s+-\s+)(?:{_TYPE}\.?\s+)?{_LOWER_STREET_NAME}\b"
+)
 _CROSSING_HOUSE = "crossing"  # the house of a crossing's key: no «к», so no building is read from it
 # Every street pattern needs a digit or a street-type word; most texts have neither and skip them.
 _MICRODISTRICT = re.compile(r"(?i:мкр|микрорайон)")
@@ -87,16 +94,21 @@ _SETTLEMENT = re.compile(
     r"|г\.|город(?:а|е|у|ом)?)|\bд\.(?=\s*[А-ЯЁ]))"
     r"\s*([А-ЯЁ][а-яё\-]+)"
 )
+# «сад №…», «садик» and «д/с» with a number are how residents name a kindergarten («сад 112», «в двадцатом
+# садике», «д/с 20»); «в саду 3 яблони» and «кол. сад 15» (a garden plot community) are gardens.
 _OBJECT_WORD = (
-    r"(поликлиник|больниц|школ|гимнази|лице|детск\w*\s+сад|детсад|маршрут|автобус|трамва"
-    r"|троллейбус|подъезд)(?:а|ы|е|у|ой|ей|и|я|ю|й|ем|ом|ик|ика)?\b"
+    r"(поликлиник|больниц|школ|гимнази|лице|детск\w*\s+сад|детсад|садик|(?<!кол\.\s)(?<!кол\.)(?<!ллективный\s)(?<!снт\s)сад(?=\s*№?\s*\d)|д/с|маршрут|автобус|трамва"
+    r"|троллейбус|подъезд)(?:а|ы|е|у|ой|ей|и|я|ю|й|ем|ом|ик|ика|ике|иком)?\b"
 )
 _OBJECT_AFTER = re.compile(
     rf"\b{_OBJECT_WORD}\s*(?:№\s*)?(\d{{1,3}})(?!\d|[.,:]\d){_STOP_AFTER}", re.IGNORECASE
 )
 # A named stop is one place like a numbered object: «на остановке «Рынок»», «остановка Школа».
 _STOP = re.compile(r"\b(?i:остановк[аиеуой]{1,2}|ост\.)\s+(?:[«\"]([^»\"]{2,40})[»\"]|([А-ЯЁ][а-яё\-]+(?:\s+[А-ЯЁ][а-яё\-]+)?))")
-_OBJECT_BEFORE = re.compile(rf"(?<![\d.,:])(\d{{1,3}})(?:-?[а-я]{{1,3}})?\s+{_OBJECT_WORD}", re.IGNORECASE)
+# «на все 3 садика» counts kindergartens.
+_OBJECT_BEFORE = re.compile(
+    rf"(?<![\d.,:])(\d{{1,3}})(?:-?[а-я]{{1,3}})?\s+(?!садик(?:а|ов)\b){_OBJECT_WORD}", re.IGNORECASE
+)
 # Numbers written as words before a numbered object («третий подъезд», «тридцать шестой автобус»,
 # «в сороковой школе»): an ordinal (stem and case ending), after a cardinal ten or not.
 _ORDINAL_STEMS = {"перв": 1, "втор": 2, "трет": 3, "четв[её]рт": 4, "пят": 5, "шест": 6, "седьм": 7,
@@ -155,6 +167,8 @@ _OBJECT_HINTS = (
     "лице",
     "детск",
     "детсад",
+    "сад",
+    "д/с",
     "маршрут",
     "автобус",
     "трамва",
@@ -299,11 +313,19 @@ def _canon_house(house: str | None) -> str | None:
     return re.sub(r"[\s.,]|орпус|орп", "", house.lower()).replace("/", "к")
 
 
-def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | None]:
-    """The earliest street that comes with a house number, else the earliest street at all."""
+_Found = tuple[bool, int, str, str | None, tuple[int, int]]  # (no house, start, street, house, span)
+
+
+def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | None, _Found | None]:
+    """The earliest street that comes with a house number, else the earliest street at all; and the
+    first microdistrict named («мкр Северный Берег»), if any.
+
+    A microdistrict is the street only where no other street is named («мкр. Заречье, д. 5», «в мкр
+    Северный Берег нет света»): «жители микрорайона Северный Берег … на ул. Заводской» and «на ул. Заводской
+    (мкр Северный Берег)» are both Заводская in that microdistrict."""
     if not _STREET_HINT.search(text):
-        return None, None, None
-    found: list[tuple[bool, int, str, str | None, tuple[int, int]]] = []
+        return None, None, None, None
+    found: list[_Found] = []
     for pattern, name_group, house_group in (
         (_TYPED, 1, 2),
         (_NAME_THEN_TYPE, 1, 2),
@@ -319,6 +341,10 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
         while match := pattern.search(text, pos):
             pos = match.start() + 1  # overlapping: «На Набережной улице» must not hide «Набережной улице»
             name = match.group(name_group)
+            span = match.span()
+            if pattern is _TYPED and name.islower() and " " not in name and typed_without_capitals(text):
+                name, name_end = _with_noun(text, match.end(name_group), name)
+                span = (span[0], max(span[1], name_end))
             if pattern is _BARE and " " in name and _is_town(name.split()[0]):
                 name = name.split()[1]  # «Лысьва Металлистов 8»: the town, then the street
             street = _stem_name(name)
@@ -328,15 +354,18 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
             if (pattern is _TYPED and not house and match.group(1)[0].islower()
                     and _WHOLE_TYPE.match(text, match.start()) and not _ANY_HOUSE.search(text)):
                 continue
-            found.append((house is None, match.start(), street, house, match.span()))
+            found.append((house is None, match.start(), street, house, span))
         if any(item[3] for item in found):
             break  # a street with its house: the later, looser patterns would not be preferred
     if not found and typed_without_capitals(text):
         found = _lower_case_streets(text)
     if not found:
-        return None, None, None
-    _, _, street, house, span = min(found, key=lambda item: (item[0], item[1]))
-    return street, house, span
+        return None, None, None, None
+    districts = [item for item in found if _MICRODISTRICT.match(text, item[4][0])]
+    district = min(districts, key=lambda item: item[1]) if districts else None
+    streets = [item for item in found if item not in districts] or districts
+    _, _, street, house, span = min(streets, key=lambda item: (item[0], item[1]))
+    return street, house, span, district
 
 
 # A text typed without capitals («на лесной 14 крыша течет», «вишневая 11 первый подьезд»): a word
@@ -356,7 +385,27 @@ _NOT_STREET_WORD = re.compile(
 )
 
 
-def _lower_case_streets(text: str) -> list[tuple[bool, int, str, str | None, tuple[int, int]]]:
+_NEXT_WORD = re.compile(r"\s+([а-яё]{3,})\b")
+
+
+def _with_noun(text: str, end: int, name: str) -> tuple[str, int]:
+    """`name` and the next word where that word is a noun agreeing with `name` as an adjective, and where
+    the name ends: in a text typed without capitals «мкр лесная поляна сообщают» names «Лесная Поляна»,
+    as the capitals would say. `end`: where `name` ends in `text`."""
+    following = _NEXT_WORD.match(text, end)
+    if not following:
+        return name, end
+    from appeals.nlp import get_morph
+
+    morph = get_morph()
+    adjective, noun = morph.parse(name)[0].tag, morph.parse(following.group(1))[0].tag
+    if ("ADJF" in adjective and "NOUN" in noun and adjective.case == noun.case
+            and adjective.number == noun.number and (adjective.number == "plur" or adjective.gender == noun.gender)):
+        return f"{name} {following.group(1)}", following.end()
+    return name, end
+
+
+def _lower_case_streets(text: str) -> list[_Found]:
     found = []
     for match in _BARE_LOWER.finditer(text):
         word = match.group(1)
@@ -371,10 +420,10 @@ def _crossing(text: str, low: str) -> tuple[str | None, tuple[int, int] | None]:
     `low` is `text` in lower case."""
     if "перекр" not in low and "пересеч" not in low and "угл" not in low and "угол" not in low and "/" not in text:
         return None, None
-    match = _CROSSING.search(text)
+    match = _CROSSING.search(text) or (_CROSSING_LOWER.search(text) if typed_without_capitals(text) else None)
     if not match:
         return None, None
-    names = [stem for n in match.groups() if n and (stem := _stem_name(n))]
+    names = [stem for n in match.groups() if n and not _NOT_STREET_WORD.match(n) and (stem := _stem_name(n))]
     if len(names) != 2 or names[0] == names[1]:
         return None, None
     return "|".join(sorted(names)), match.span()
@@ -389,11 +438,14 @@ def extract_place_key(text: str) -> PlaceKey:
     text = _house_words_as_digits(text)
     low = text.lower()
     crossing, crossing_span = _crossing(text, low)
+    district = None
     if crossing and crossing_span:
         street, house, span = crossing, _CROSSING_HOUSE, crossing_span
     else:
-        street, house, span = _first_street(text)
+        street, house, span, district = _first_street(text)
     spans = [span] if span else []
+    if district and district[4] != span:
+        spans.append(district[4])
     if street and not house:  # «на улице Заводской возле дома 18»
         loose = _ANY_HOUSE.search(text)
         if loose:
@@ -405,8 +457,10 @@ def extract_place_key(text: str) -> PlaceKey:
         if settlement:
             spans.append(match.span())
             break
-    if settlement is None and street and span and _MICRODISTRICT.match(text, span[0]):
-        settlement = street  # «мкр. Заречье» is a place like «пос. Южный»: the two contradict each other
+    if district:
+        # «мкр. Заречье» is a place like «пос. Южный» (the two contradict each other), and within «г. Пермь,
+        # мкр Новые Ляды» the narrower place: the city alone would meet every appeal from Perm.
+        settlement = district[2]
     kind, number = _first_object(text) if any(w in low for w in _OBJECT_HINTS) else (None, None)
     if settlement is None and (street or kind):
         # Only beside a street or a numbered object, where it can only tell two places apart: alone, a
@@ -482,7 +536,8 @@ def _first_object(text: str) -> tuple[str | None, str | None]:
         return None, None
     _, word, number = min(found)
     kind = re.sub(r"\s+", " ", word.lower())[:5]
-    kind = "детса" if kind == "детск" else kind  # «детский сад №15» is «детсад 15»
+    # «детский сад №15», «садик 15», «д/с 15» are «детсад 15»
+    kind = "детса" if kind in ("детск", "сад", "садик", "д/с") else kind
     return ("маршр" if kind == "автоб" else kind), number
 
 
