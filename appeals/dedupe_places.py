@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _TYPE = (
-    r"(?:(?i:ул(?:ица|ице|ицу|ицы|ицей|иц)?|пр-?т|просп(?:ект(?:а|е|у|ом)?)?|пер(?:еул(?:ок|ке|ка|ку|ком))?"
+    r"(?:(?i:ул(?:ица|ице|ицу|ицы|ицей|иц)?|пр-?т(?:а|е|у|ом)?|просп(?:ект(?:а|е|у|ом)?)?|пер(?:еул(?:ок|ке|ка|ку|ком))?"
     r"|б-р|бульвар(?:а|е|у|ом)?|шоссе|проезд(?:а|е|у|ом)?|пл|площад(?:ь|и|ью)|наб(?:ережн(?:ая|ой|ую))?"
     r"|тракт(?:а|е|у|ом)?|мкр|микрорайон(?:а|е|у|ом)?)"
     # «пр.» is «проспект» only before a name or a number, and not in «и пр.» («и прочее»).
@@ -88,7 +88,11 @@ _CROSSING_HOUSE = "crossing"  # the house of a crossing's key: no «к», so no 
 # Every street pattern needs a digit or a street-type word; most texts have neither and skip them.
 _MICRODISTRICT = re.compile(r"(?i:мкр|микрорайон)")
 _STREET_HINT = re.compile(rf"\d|\b{_TYPE}")
-_BARE = re.compile(rf"\b([А-ЯЁ][а-яё]+(?:\s+[А-ЯЁ][а-яё]+)?),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b{_STOP_AFTER}")
+# «Родители 45-й школы»: a number before an object word is the object's, not a house.
+_OBJECT_NEXT = r"(?!-?[а-я]{0,3}\s+(?i:школ|гимнази|лице|поликлин|больниц|детск|детсад|садик|маршрут|автобус))"
+_BARE = re.compile(
+    rf"\b([А-ЯЁ][а-яё]+(?:\s+[А-ЯЁ][а-яё]+)?),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b{_STOP_AFTER}{_OBJECT_NEXT}"
+)
 _SETTLEMENT = re.compile(
     r"(?:\b(?i:пгт\.?|пос\.|п\.|пос[её]л(?:ок|ке|ка|ку|ком)|с\.|сел(?:о|а|е|у|ом)\b|деревн(?:я|е|и|ю|ей)"
     r"|г\.|город(?:а|е|у|ом)?)|\bд\.(?=\s*[А-ЯЁ]))"
@@ -197,6 +201,12 @@ _NOT_PLACE = frozenset(
         "просим",
         "здравствуйте",
         "жители",
+        "родители",
+        "снова",
+        "опять",
+        "вновь",
+        "сегодня",
+        "вчера",
         "жителей",
         "житель",
         "жительница",
