@@ -4,7 +4,7 @@ Poorly explained = the topic model's confidence (`topic_proba`) below a threshol
 texts are lemmatised and turned into TF-IDF vectors. "Unusual words" are the terms whose share of
 distinct texts grew in the recent weeks beyond chance (a one-sided binomial test against the earlier weeks)
 and by a minimum ratio; they are weighted up and every other term down, and only the recent texts
-holding such a term are clustered (k-means, small clusters, each text weighted by how often it
+holding such a term, and whose nearest texts are mostly recent ones too, are clustered (k-means, small clusters, each text weighted by how often it
 occurs), with the mean navec vector of each text's weighted terms appended so other words for the
 same thing count. Clustering everything poorly explained mixed a new kind of problem into the much larger
 mass of appeals the model merely hesitates about (evaluation/RESULTS.md). Clusters are ranked by
@@ -133,6 +133,26 @@ def select_units(matrix: sparse.csr_matrix, recent: np.ndarray, bursty: np.ndarr
     units = np.flatnonzero(recent > 0)
     holds = np.asarray((matrix[:, np.flatnonzero(bursty)] > 0).sum(axis=1)).ravel() > 0
     return units[holds[units]] if holds[units].sum() >= min_units else units
+
+
+def novel_units(vectors: sparse.csr_matrix, units: np.ndarray, is_recent: np.ndarray, cfg: EmergingConfig,
+                min_units: int, block: int = 512) -> np.ndarray:
+    """The `units` whose cfg.novelty_neighbours nearest texts (cosine over `vectors`, every analysed text
+    but itself) are at least cfg.novelty_min_share recent ones; all `units` when fewer than `min_units`
+    are. A chance word that passed the burst test sits among texts that came before too; a new kind of
+    problem's appeals sit among each other, all recent."""
+    k = min(cfg.novelty_neighbours, vectors.shape[0] - 1)
+    if k <= 0 or not len(units):
+        return units
+    share = np.empty(len(units))
+    for start in range(0, len(units), block):  # blocks bound the dense similarity rows in memory
+        part = units[start : start + block]
+        sims = np.asarray((vectors[part] @ vectors.T).todense())
+        sims[np.arange(len(part)), part] = -np.inf
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        share[start : start + block] = is_recent[nearest].mean(axis=1)
+    keep = units[share >= cfg.novelty_min_share]
+    return keep if len(keep) >= min_units else units
 
 
 def _cluster(vectors: sparse.csr_matrix, units: np.ndarray, weights: np.ndarray, cfg: EmergingConfig) -> np.ndarray:
@@ -272,6 +292,7 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     weights, bursty = burst_weights(tfidf, is_recent.astype(float), (earlier > 0).astype(float), cfg)
     weighted, terms = represent(tfidf, vocab, weights, cfg)
     units = select_units(tfidf, recent, bursty, max(cfg.min_cluster_size, 3))
+    units = novel_units(weighted, units, is_recent, cfg, max(cfg.min_cluster_size, 3))
     labels = _cluster(weighted, units, recent, cfg)
     labels[np.setdiff1d(np.flatnonzero(is_recent), units)] = -1
     labels = merge_alike(terms, labels, is_recent, cfg.merge_similarity)

@@ -61,6 +61,10 @@ class EmergingConfig(_Frozen):
     # ... holding at least this many distinct texts: one text sent again and again is a mass appeal
     # (shown as such), not a new kind of problem.
     min_cluster_texts: int = Field(ge=1)
+    # Of the recent texts holding an unusual word, only those whose `novelty_neighbours` nearest
+    # analysed texts are at least `novelty_min_share` recent ones are clustered (0 neighbours = all).
+    novelty_neighbours: int = Field(ge=0)
+    novelty_min_share: float = Field(ge=0.0, le=1.0)
     recent_weeks: int
     top_terms: int
     examples: int

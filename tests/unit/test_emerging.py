@@ -200,3 +200,22 @@ def test_examples_are_cleaned_masked_and_shortened():
     assert "345-67-89" not in first and "[ТЕЛЕФОН]" in first
     assert "&amp;" not in second and "&" in second
     assert len(second) == EXAMPLE_CHARS and second.endswith("…")
+
+
+def test_only_recent_texts_among_recent_neighbours_are_kept(cfg):
+    """Ten recent texts of a new vocabulary sit among each other; ten recent texts of an old vocabulary sit
+    among its thirty earlier texts: only the first ten stay to be clustered."""
+    from appeals.emerging import novel_units
+
+    rng = np.random.default_rng(1)
+    new = np.c_[np.ones((10, 1)), rng.uniform(0, 0.3, (10, 3)), np.zeros((10, 4))]
+    old = np.c_[np.zeros((40, 4)), np.ones((40, 1)), rng.uniform(0, 0.3, (40, 3))]
+    vectors = sparse.csr_matrix(np.r_[new, old])
+    is_recent = np.r_[np.ones(20, dtype=bool), np.zeros(30, dtype=bool)]  # new 0-9, old 10-19 recent
+    units = np.arange(20)
+    assert cfg.novelty_neighbours > 0
+    assert novel_units(vectors, units, is_recent, cfg, min_units=8, block=7).tolist() == list(range(10))
+    # too few would stay: every unit is kept rather than nothing shown
+    assert novel_units(vectors, units, is_recent, cfg, min_units=11).tolist() == list(range(20))
+    off = cfg.model_copy(update={"novelty_neighbours": 0})
+    assert novel_units(vectors, units, is_recent, off, min_units=8).tolist() == list(range(20))
