@@ -275,7 +275,7 @@ DEV_NOTES = [
     "laxer (alpha 0.01 instead of 0.001), since a word that passes by chance sits among earlier texts too. Held-out "
     "topic in a >= 70 % pure shown cluster, dev streams 0-19 and a second dev set of 20 (seed + 1): as before 6 + 3 "
     "of 40; alpha 0.01 alone 6 + 6; the filter with alpha 0.01 9 + 7 (kept); the filter alone (alpha 0.001) 6 "
-    "(first set); 3 neighbours at 0.67 with alpha 0.01 6; 5 at 0.8 7. On the eval streams above, run once after the "
+    "(first set); 3 neighbours at 0.67 with alpha 0.01 6, 10 at 0.6 7, 5 at 0.8 with alpha 0.001 7. On the eval streams above, run once after the "
     "choice: 1 of 20 before, 3 of 20 after (three of the four «отопление» streams). Still far from every stream.",
 ]
 
