@@ -162,8 +162,10 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # 6 six name codes (words of texts typed without capitals, hyphenated names) and a microdistrict as the
 # settlement, 7 place codes read from corners, dashes, slashes and texts typed without capitals, one
 # kindergarten kind, Latin look-alikes read as Cyrillic; 8 house letters after a space read only when
-# capital or followed by no word, a town before a bare street read as the settlement.
-INDEX_FORMAT = 8
+# capital or followed by no word, a town before a bare street read as the settlement; 9 crossings typed
+# without capitals, a microdistrict beside a street as that street's settlement, «садик»/«д/с» kindergartens,
+# «пр-та», a number before an object word as the object's.
+INDEX_FORMAT = 9
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

@@ -77,9 +77,12 @@ _CROSSING = re.compile(
     rf"|\b([А-ЯЁ][а-яё\-]+)\s*/\s*{_TYPE}\.?\s*([А-ЯЁ][а-яё\-]+)"
     r"|(?<![\w/])([А-ЯЁ][а-яё]{2,})\s*/\s*([А-ЯЁ][а-яё]{2,})(?![\w/])"  # «Садовая/Кирова»
 )
+# How a street's name written in lower case ends: as an adjective or a name in the genitive («лесной»,
+# «ленина»), not «собак 6-7»; after a crossing word also a plural genitive («ветеранов», «строителей»).
+_STREET_ENDING = "ая|ой|ий|ый|ей|ого|ую|ом|а|я|и|ы"
 # The same in a text typed without capitals («на перекрестке ул уральской и ул ветеранов»): only after a
-# crossing word, each name a word that ends like a street's (an adjective or a name in the genitive).
-_LOWER_STREET_NAME = r"([а-яё]{2,}(?:ая|ой|ий|ый|ей|ого|ую|ом|ов|ев|ых|их|а|я|и|ы))"
+# crossing word, each name a word that ends like a street's.
+_LOWER_STREET_NAME = rf"([а-яё]{{2,}}(?:ов|ев|ых|их|{_STREET_ENDING}))"
 _CROSSING_LOWER = re.compile(
     rf"\b(?:перекр[её]ст\w*|пересечени\w*|угл[уе]|угол)\s+(?:{_TYPE}\.?\s+)?{_LOWER_STREET_NAME}"
     rf"(?:\s+(?:и|с)\s+|\s*[—–]\s*|\s+-\s+)(?:{_TYPE}\.?\s+)?{_LOWER_STREET_NAME}\b"
@@ -383,9 +386,9 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
 # checked for a capitalised bare name: «Детсад 5 Солнышко» names a kindergarten, not a street).
 _UPPER = re.compile(r"[А-ЯЁ]")
 _BARE_LOWER = re.compile(
-    rf"(?<![\w-])([а-яё]{{2,}}(?:ая|ой|ий|ый|ей|ого|ую|ом|а|я|и|ы)),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b"
+    rf"(?<![\w-])([а-яё]{{2,}}(?:{_STREET_ENDING})),?\s+(?:д\.\s*|дом\s+)?{_HOUSE}\b"
     rf"(?!-\d|\s*штук){_STOP_AFTER}"
-)  # a street's name ends as an adjective or a name in the genitive («лесной», «ленина»), not «собак 6-7»
+)
 _NOT_STREET_WORD = re.compile(
     r"(?:подъ?ь?езд|этаж|кварт|дом|маршрут|автобус|трамва|троллейб|школ|гимнази|лице|поликлин|больниц"
     r"|садик|детсад|сад|корпус|кабинет|участ|номер|телеф|тел|час|минут|утр|вечер|ноч|год|лет|дне|ден|дня"

@@ -4,8 +4,8 @@ Poorly explained = the topic model's confidence (`topic_proba`) below a threshol
 texts are lemmatised and turned into TF-IDF vectors. "Unusual words" are the terms whose share of
 distinct texts grew in the recent weeks beyond chance (a one-sided binomial test against the earlier weeks)
 and by a minimum ratio; they are weighted up and every other term down, and only the recent texts
-holding such a term, and whose nearest texts are mostly recent ones too, are clustered (k-means, small clusters, each text weighted by how often it
-occurs), with the mean navec vector of each text's weighted terms appended so other words for the
+holding such a term, and whose nearest texts are mostly recent ones too, are clustered (k-means, small
+clusters, each text weighted by how often it occurs), with the mean navec vector of each text's weighted terms appended so other words for the
 same thing count. Clustering everything poorly explained mixed a new kind of problem into the much larger
 mass of appeals the model merely hesitates about (evaluation/RESULTS.md). Clusters are ranked by
 their recent weekly rate and its growth against the weeks before; each carries its top terms and
@@ -283,7 +283,8 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     recent = np.bincount(codes[weeks_back < cfg.recent_weeks], minlength=len(uniques)).astype(float)
     earlier = np.bincount(codes[weeks_back >= cfg.recent_weeks], minlength=len(uniques)).astype(float)
     is_recent = recent > 0
-    if is_recent.sum() < max(cfg.min_cluster_size, 3):
+    min_units = max(cfg.min_cluster_size, 3)
+    if is_recent.sum() < min_units:
         return []
     masked = display_texts(list(uniques))
     tfidf, vocab = _tfidf(masked)
@@ -291,8 +292,7 @@ def find_emerging(frame: pd.DataFrame, cfg: EmergingConfig, end: date | None = N
     # sent again and again (a resident writing every day, a copied template) is not new vocabulary.
     weights, bursty = burst_weights(tfidf, is_recent.astype(float), (earlier > 0).astype(float), cfg)
     weighted, terms = represent(tfidf, vocab, weights, cfg)
-    units = select_units(tfidf, recent, bursty, max(cfg.min_cluster_size, 3))
-    units = novel_units(weighted, units, is_recent, cfg, max(cfg.min_cluster_size, 3))
+    units = novel_units(weighted, select_units(tfidf, recent, bursty, min_units), is_recent, cfg, min_units)
     labels = _cluster(weighted, units, recent, cfg)
     labels[np.setdiff1d(np.flatnonzero(is_recent), units)] = -1
     labels = merge_alike(terms, labels, is_recent, cfg.merge_similarity)
