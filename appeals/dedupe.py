@@ -164,8 +164,11 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # kindergarten kind, Latin look-alikes read as Cyrillic; 8 house letters after a space read only when
 # capital or followed by no word, a town before a bare street read as the settlement; 9 crossings typed
 # without capitals, a microdistrict beside a street as that street's settlement, «садик»/«д/с» kindergartens,
-# «пр-та», a number before an object word as the object's.
-INDEX_FORMAT = 9
+# «пр-та», a number before an object word as the object's; 10 longer name stems without soft signs and
+# doubled letters («Ленина» and «Ленинградская» apart, «Металистов» and «Металлистов» together), «3-й
+# подъезд» not a house, a town in brackets, and the settlement's name cut short for bare names
+# (`settlement_prefix`).
+INDEX_FORMAT = 10
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

@@ -97,6 +97,7 @@ class Features:
     term_flat: np.ndarray  # uint32[total]: sorted unique term codes, appeal after appeal
     term_offsets: np.ndarray  # int64[n + 1]
     settlement: np.ndarray  # uint32[n], 0 = unknown
+    settlement_prefix: np.ndarray  # uint32[n]: the settlement's name cut short, as `names` codes are
     street: np.ndarray  # uint32[n]
     house: np.ndarray  # uint32[n]: street and house together
     building: np.ndarray  # uint32[n]: street, house and building («18к2»), 0 when no building is named
@@ -232,7 +233,7 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
     content = [strip_spans(t, p.spans) for t, p in zip(texts, places, strict=True)]
     shingles = [shingle_hashes(normalize_for_dedup(t), config.shingle_size) for t in content]
     terms = [term_codes(t, config) for t in content]
-    codes = np.array([p.codes() for p in places], dtype=np.uint32).reshape(len(texts), 6)
+    codes = np.array([p.codes() for p in places], dtype=np.uint32).reshape(len(texts), 7)
     names = np.zeros((len(texts), NAME_K), dtype=np.uint32)
     for row, text in enumerate(content):
         found = name_codes(text)
@@ -251,6 +252,7 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
         building=codes[:, 3],
         object_kind=codes[:, 4],
         object=codes[:, 5],
+        settlement_prefix=codes[:, 6],
         bands=band_keys(signature, config.bands),
         names=names,
     )

@@ -178,6 +178,7 @@ class DedupeIndex:
             signature=feats.signature[i].astype(np.uint16),
             has_shingles=feats.has_shingles[i : i + 1],
             settlement=feats.settlement[i : i + 1],
+            settlement_prefix=feats.settlement_prefix[i : i + 1],
             street=feats.street[i : i + 1],
             house=feats.house[i : i + 1],
             building=feats.building[i : i + 1],

@@ -3,7 +3,8 @@
 Grouping has to look at every appeal (a million stored, 100,000 in a batch), so it cannot afford a
 full address parser per text; these patterns cover the way residents write addresses («ул. Ленина,
 д. 5», «Ленина 5», «в доме 12 по Садовой», «п. Заречный», «перекрёсток Победы и Литейной») and reduce
-names to a short stem, so «Садовая»/«Садовой» meet. A missed address only makes a match less strict, never wrong.
+names to a stem without the case ending, soft signs and doubled letters, so «Садовая»/«Садовой» and
+«Металлистов»/«Металистов» meet and «Ленина»/«Ленинградская» do not. A missed address only makes a match less strict, never wrong.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ _HOUSE_WORD = r"(?:(?:д|дом|доме|дома|домом)\.?\s*)?(?:№\s*)?
 # floor word makes it a count only when no number follows («2 подъезда», but «Ленина 5 кв 12»).
 _STOP_AFTER = (
     r"(?!\s*(?:год|г\.(?!\s*(?-i:[А-ЯЁ]))|руб|чел|дн(?:я|ей|и)?\b|день|час|мин|лет\b|раза?\b|тыс|%"
-    r"|(?:кв\b|квартир|подъезд|этаж)(?![а-я]*\.?\s*№?\s*\d)))"
+    r"|(?:кв\b|квартир|подъезд|этаж)(?![а-я]*\.?\s*№?\s*\d)"
+    # an ordinal before an entrance or floor word: «ул. Мира, 3-й подъезд» is not house 3
+    r"|-?(?:й|м|го|ом)\s+(?:подъезд|этаж)))"
 )
 
 # A period only after a short type word («ул.», «пер.», «просп.»): after a whole word («как на улице.
@@ -207,6 +210,11 @@ _NOT_PLACE = frozenset(
         "родители",
         "снова",
         "опять",
+        "это",
+        "вот",
+        "здесь",
+        "тут",
+        "там",
         "вновь",
         "сегодня",
         "вчера",
@@ -253,7 +261,8 @@ _NOT_PLACE = frozenset(
 
 @dataclass(frozen=True)
 class PlaceKey:
-    """Canonical short forms (lower case, stems of 5 letters); None where the text does not say."""
+    """Canonical forms (lower case, names as stems without their case ending); None where the text does
+    not say. The codes compare names by `_spelling_key`, and a bare name by the stem's first letters."""
 
     settlement: str | None = None
     street: str | None = None
@@ -263,30 +272,43 @@ class PlaceKey:
     object_number: str | None = None
     spans: tuple[tuple[int, int], ...] = ()
 
-    def codes(self) -> tuple[int, int, int, int, int, int]:
+    def codes(self) -> tuple[int, int, int, int, int, int, int]:
         """32-bit codes (0 = unknown): settlement, street, street+house, street+house+building (only
-        when a building is named: «18к2»), object kind, kind+number. «18» and «18к2» share the house
-        and do not contradict each other; «18к1» and «18к2» do."""
+        when a building is named: «18к2»), object kind, kind+number, and the settlement's name cut to
+        NAME_PREFIX letters a word (`name_code`). «18» and «18к2» share the house and do not contradict
+        each other; «18к1» and «18к2» do."""
         house = building = None
-        if self.street and self.house:
+        street = _spelling_key(self.street)
+        if street and self.house:
             base, _, corpus = self.house.partition("к")
-            house = f"{self.street}|{base}"
-            building = f"{self.street}|{self.house}" if corpus else None
-        numbered = f"{self.object_kind}|{self.object_number}" if self.object_kind else None
+            house = f"{street}|{base}"
+            building = f"{street}|{self.house}" if corpus else None
+        numbered = f"{self.object_kind}|{_spelling_key(self.object_number)}" if self.object_kind else None
         return (
-            _code(self.settlement),
-            _code(self.street),
+            _code(_spelling_key(self.settlement)),
+            _code(street),
             _code(house),
             _code(building),
             _code(self.object_kind),
             _code(numbered),
+            _code(_prefix(self.settlement)),
         )
+
+
+# A name written bare («Шумиха», «Кунгурцы, осторожно!») is compared with a settlement's name by their first
+# letters only: loose enough for a short or derived form of the name, and used only where the topics agree.
+NAME_PREFIX = 5
+
+
+def _prefix(stem: str | None) -> str | None:
+    return " ".join(w[:NAME_PREFIX] for w in stem.split()) if stem else None
 
 
 @lru_cache(maxsize=100_000)
 def name_code(word: str) -> int:
-    """The code a settlement named `word` gets (0 when the word cannot be a place name)."""
-    return _code(_stem_name(word))
+    """The code of a capitalised word as a bare settlement name: its stem cut to NAME_PREFIX letters, as
+    the settlement's own in `PlaceKey.codes` (0 when the word cannot be a place name)."""
+    return _code(_prefix(_stem_name(word)))
 
 
 def _code(value: str | None) -> int:
@@ -312,11 +334,20 @@ def stem_word(word: str, chars: int = 5) -> str:
     return word[:chars]
 
 
-def _stem_name(name: str, chars: int = 5) -> str | None:
+def _stem_name(name: str, chars: int = 12) -> str | None:
     words = [w for w in re.split(r"[\s\-]+", name.lower().replace("ё", "е")) if w]
     if not words or words[0] in _NOT_PLACE:
         return None
     return " ".join(w if w[0].isdigit() else stem_word(w, chars) for w in words)
+
+
+def _spelling_key(stem: str | None) -> str | None:
+    """`stem` without soft and hard signs and with doubled letters single, so the usual misspellings of
+    a name meet («Металистов» and «Металлистов», «Октябрская» and «Октябрьская»)."""
+    return _DOUBLE.sub(r"\1", stem.replace("ь", "").replace("ъ", "")) if stem else stem
+
+
+_DOUBLE = re.compile(r"(.)\1+")
 
 
 def _canon_house(house: str | None) -> str | None:
@@ -492,8 +523,9 @@ def extract_place_key(text: str) -> PlaceKey:
     )
 
 
-# A town of the gazetteer named without a type word («в Губахе», «из Кунгура», «Заречная 3, Кунгур»).
-_BARE_TOWN = re.compile(r"(?:^\s*|\b(?:[Вв]о?|[Ии]з|[Гг]ород(?:а|е)?)\s+|,\s*)([А-ЯЁ][а-яё\-]+)")
+# A town of the gazetteer named without a type word («в Губахе», «из Кунгура», «Заречная 3, Кунгур»,
+# «ул. Спортивной (Краснокамск)»).
+_BARE_TOWN = re.compile(r"(?:^\s*|\b(?:[Вв]о?|[Ии]з|[Гг]ород(?:а|е)?)\s+|[,(]\s*)([А-ЯЁ][а-яё\-]+)")
 # Left out: the regional capitals, named by most of their appeals and holding settlements of their own
 # («пос. Новые Ляды» is in Perm), and names that are common words («Оса», «Тара»).
 _NOT_BARE_TOWNS = frozenset({"пермь", "курск", "рязань", "омск", "оса", "тара"})

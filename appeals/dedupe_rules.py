@@ -39,6 +39,7 @@ class Side:
     signature: np.ndarray  # uint16[m, num_perm] (low bits of the MinHash)
     has_shingles: np.ndarray  # bool[m]
     settlement: np.ndarray  # uint32[m]
+    settlement_prefix: np.ndarray  # uint32[m]: its name cut short, to meet bare `names`
     street: np.ndarray
     house: np.ndarray
     building: np.ndarray
@@ -206,7 +207,7 @@ def _topic_conflict(q: Side, c: Side, place_only: np.ndarray, verdict: np.ndarra
 def _bare_name(named: Side, bare: Side) -> np.ndarray:
     """Where `named` names a settlement that `bare`, naming no settlement and no street, writes
     among its capitalised words (any words, in a text typed without capitals) without a type word."""
-    found = (bare.names == named.settlement[:, None]).any(axis=1)
+    found = (bare.names == named.settlement_prefix[:, None]).any(axis=1)
     return (named.settlement > 0) & (bare.settlement == 0) & (bare.street == 0) & found
 
 

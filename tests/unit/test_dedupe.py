@@ -21,7 +21,8 @@ from appeals.text import normalize_for_dedup
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dedupe_pairs.csv"
 # The sets written after the first one, each by an author who saw neither the code nor the earlier sets.
-LATER_SETS = ("fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8")
+LATER_SETS = ("fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9",
+              "blind10", "blind11")
 T0 = datetime(2024, 3, 1, 9, 0)
 
 
@@ -70,10 +71,10 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("На Садовой улице, 12 нет света", "садов", "12", None, None),
         ("в доме №14 на улице Садовой течёт крыша", "садов", "14", None, None),
         ("Садовая 12а третий день без воды", "садов", "12а", None, None),
-        ("На улице Заводской возле дома 18 яма", "завод", "18", None, None),
-        ("Улица Школьная разбита полностью", "школь", None, None, None),
-        ("В посёлке Заречный нет электричества с 2023 года", None, None, "зареч", None),
-        ("Пос. Кедровый без света", None, None, "кедро", None),
+        ("На улице Заводской возле дома 18 яма", "заводск", "18", None, None),
+        ("Улица Школьная разбита полностью", "школьн", None, None, None),
+        ("В посёлке Заречный нет электричества с 2023 года", None, None, "заречн", None),
+        ("Пос. Кедровый без света", None, None, "кедров", None),
         ("Запись в поликлинику №3 не работает", None, None, None, "полик|3"),
         ("Родители учеников 7-й школы", None, None, None, "школ|7"),
         ("Во втором подъезде не горит свет", None, None, None, "подъе|2"),
@@ -86,30 +87,30 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("Вторую неделю автобус 5 не ходит", None, None, None, "маршр|5"),
         ("Здравствуйте, 5 дней нет воды", None, None, None, None),
         ("На ул. Мира, 10 разобран пандус", "мир", "10", None, None),  # not «1» before «раз…»
-        ("Рябиновая 14 подъезд 3 лифт стоит", "рябин", "14", None, "подъе|3"),
+        ("Рябиновая 14 подъезд 3 лифт стоит", "рябинов", "14", None, "подъе|3"),
         ("Ленина 5 кв 12 нет воды", "ленин", "5", None, None),
-        ("Жители мкр. Солнечный просят", "солне", None, "солне", None),
-        ("Тротуар у дома 22 по проспекту Космонавтов", "космо", "22", None, None),
-        ("Проспект Космонавтов, дом 18, корпус 2, течёт крыша", "космо", "18к2", None, None),
-        ("Гололёд на тротуаре у дома 22, пр. Космонавтов", "космо", "22", None, None),  # «пр.» = проспект
-        ("На перекрёстке проспекта Победы и улицы Литейной светофор", "литей|побед", "crossing", None, None),
-        ("Перекресток Литейной и Победы: нет разметки", "литей|побед", "crossing", None, None),  # either order
-        ("пр-т Победы / Литейная, светофор мигает", "литей|побед", "crossing", None, None),
+        ("Жители мкр. Солнечный просят", "солнечн", None, "солнечн", None),
+        ("Тротуар у дома 22 по проспекту Космонавтов", "космонавт", "22", None, None),
+        ("Проспект Космонавтов, дом 18, корпус 2, течёт крыша", "космонавт", "18к2", None, None),
+        ("Гололёд на тротуаре у дома 22, пр. Космонавтов", "космонавт", "22", None, None),  # «пр.» = проспект
+        ("На перекрёстке проспекта Победы и улицы Литейной светофор", "литейн|побед", "crossing", None, None),
+        ("Перекресток Литейной и Победы: нет разметки", "литейн|побед", "crossing", None, None),  # either order
+        ("пр-т Победы / Литейная, светофор мигает", "литейн|побед", "crossing", None, None),
         ("На пересечении ул. Мира с ул. Ленина яма", "ленин|мир", "crossing", None, None),
         ("перекресток возле школы опасный", None, None, None, None),
-        ("На Комсомольском пр. 12 нет света", "комсо", "12", None, None),
+        ("На Комсомольском пр. 12 нет света", "комсомольск", "12", None, None),
         ("Ремонт пр. подъездов не делали", None, None, None, None),  # not before a name
         ("Ямы, мусор и пр. Когда уберут?", None, None, None, None),  # «и пр.» = «и прочее»
-        ("Космонавтов 18/2: с кровли капает", "космо", "18к2", None, None),
-        ("Мёрзнем в 9А на Кооперативной!", "коопе", "9а", None, None),
-        ("Заречная ул., около 7-го дома провал", "зареч", "7", None, None),
+        ("Космонавтов 18/2: с кровли капает", "космонавт", "18к2", None, None),
+        ("Мёрзнем в 9А на Кооперативной!", "кооперативн", "9а", None, None),
+        ("Заречная ул., около 7-го дома провал", "заречн", "7", None, None),
         ("На Ленина 2 подъезда не убираются", None, None, None, "подъе|2"),
         # settlement type words in any case
-        ("За деревней Ивановка, у съезда к лесу, свалка", None, None, "ивано", None),
-        ("Приезжайте в деревню Петровка и посмотрите", None, None, "петро", None),
+        ("За деревней Ивановка, у съезда к лесу, свалка", None, None, "ивановк", None),
+        ("Приезжайте в деревню Петровка и посмотрите", None, None, "петровк", None),
         ("Посёлком Лесной никто не занимается", None, None, "лесн", None),
         # house numbers written as ordinals; «3 дома» is a count
-        ("На Сосновой, двенадцатый дом — батареи ледяные", "сосно", "12", None, None),
+        ("На Сосновой, двенадцатый дом — батареи ледяные", "соснов", "12", None, None),
         ("Выбоина возле 25-го дома на Лесной", "лесн", "25", None, None),
         ("Уже 3 дома на Лесной без воды", None, None, None, None),
         # an adjective between the ordinal and its object; a named stop
@@ -120,10 +121,10 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         # «г.» before a name is «город», not «год»; «улиц» before a crossing; towns without a type word
         ("Питание в школе №12 г. Лысьвы", None, None, "лысьв", "школ|12"),
         ("Школа №5 1975 г. постройки", None, None, None, "школ|5"),
-        ("На перекрёстке улиц Уральской и Вишерской нет разметки", "вишер|ураль", "crossing", None, None),
+        ("На перекрёстке улиц Уральской и Вишерской нет разметки", "вишерск|уральск", "crossing", None, None),
         ("В школе №3 в Губахе нет тепла", None, None, "губах", "школ|3"),
         ("В парке Победы в Губахе не горят фонари", None, None, None, None),  # a bare town alone: no place
-        ("Заречная 3, Кунгур. Лифт стоит", "зареч", "3", "кунгу", None),
+        ("Заречная 3, Кунгур. Лифт стоит", "заречн", "3", "кунгур", None),
         ("В Березовке нет воды", None, None, None, None),  # not Березники
         ("В Перми на Ленина 5 яма", "ленин", "5", None, None),  # the regional capital says nothing
         # a period after a whole type word ends a sentence; a whole type word before a lower-case word
@@ -131,18 +132,18 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("В квартире холодно как на улице. Сплю в свитере", None, None, None, None),
         ("Рябиновая в Новых Лядах: улица грунтовая, грязь по колено", None, None, None, None),
         ("с веранды на Набережной басы долбят до утра", None, None, None, None),
-        ("на улице заводской возле дома 18 яма", "завод", "18", None, None),
+        ("на улице заводской возле дома 18 яма", "заводск", "18", None, None),
         ("ул. ленина нет воды", "ленин", None, None, None),
         ("просп. Мира 3 — яма", "мир", "3", None, None),
         ("пр-т. Победы, д. 5 — яма", "побед", "5", None, None),
         # a microdistrict is also the appeal's settlement
-        ("мкр. Заречье: маршрутка не доезжает", "зареч", None, "зареч", None),
+        ("мкр. Заречье: маршрутка не доезжает", "заречь", None, "заречь", None),
         # crossings on a corner, with a dash, or two bare names with a slash
         ("Возле зебры на углу Кирова и Садовой нет крышки люка", "киров|садов", "crossing", None, None),
-        ("у перекрёстка Советская — Кирова светофор мигает", "киров|совет", "crossing", None, None),
+        ("у перекрёстка Советская — Кирова светофор мигает", "киров|советск", "crossing", None, None),
         ("Садовая/Кирова, у перехода открытый люк!", "киров|садов", "crossing", None, None),
         # an ordinal house word before «дома на …»; a street, then the house near which
-        ("Сухой тополь у восьмого дома на Чапаева качается", "чапае", "8", None, None),
+        ("Сухой тополь у восьмого дома на Чапаева качается", "чапаев", "8", None, None),
         ("Пробил колесо на Мира, возле 32-го дома, в правом ряду", "мир", "32", None, None),
         # typed without capitals: a street-like word before a house number; counts and objects are not
         ("на лесной 14 крыша течет 3 подьезд", "лесн", "14", None, None),
@@ -155,7 +156,7 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("ул. Ленина 9 А нет воды", "ленин", "9а", None, None),
         ("ул. Ленина, 9 а, кв 5 нет воды", "ленин", "9а", None, None),
         # a town before a bare street is the town, not part of the street's name
-        ("Лысьва Металлистов 8 течёт крыша", "метал", "8", "лысьв", None),
+        ("Лысьва Металлистов 8 течёт крыша", "металлист", "8", "лысьв", None),
         # a kindergarten written either way is one kind of object, and not a street
         ("Детсад 5 Солнышко - веранда аварийная", None, None, None, "детса|5"),
         ("В детском саду №5 нет воспитателя", None, None, None, "детса|5"),
@@ -167,20 +168,31 @@ def test_exact_key(a: str, b: str, same: bool) -> None:
         ("в саду 3 яблони засохли", None, None, None, None),
         ("расписание маршрута кол. сад 15 не соответствует", None, None, None, None),
         # a crossing typed without capitals
-        ("на перекрестке ул уральской и ул ветеранов яма", "ветер|ураль", "crossing", None, None),
+        ("на перекрестке ул уральской и ул ветеранов яма", "ветеран|уральск", "crossing", None, None),
         ("на углу дома и подъезда лужа", None, None, None, None),
         # a microdistrict beside a street: the street, in that microdistrict, in either order
-        ("Жители микрорайона Северный Берег задыхаются от дыма с ул. Заводской", "завод", None, "север берег", None),
-        ("дым с ул. Заводской (мкр Северный Берег)", "завод", None, "север берег", None),
+        ("Жители микрорайона Северный Берег задыхаются от дыма с ул. Заводской", "заводск", None, "северн берег", None),
+        ("дым с ул. Заводской (мкр Северный Берег)", "заводск", None, "северн берег", None),
         ("г. Пермь, мкр. Новые Ляды, нет света", "нов ляд", None, "нов ляд", None),  # narrower than the city
         # typed without capitals, an adjective and its noun make one name
         ("детский сад 112 мкр лесная поляна холодно", "лесн полян", None, "лесн полян", "детса|112"),
         ("на ул садовая течет крыша дом 5", "садов", "5", None, None),
-        ("фонарей нет возле домов 5 и 7 по ул. Комарова", "комар", "5", None, None),
+        ("фонарей нет возле домов 5 и 7 по ул. Комарова", "комаров", "5", None, None),
         # «пр-та» as «пр-т»; a number before an object word is the object's; «Снова» is not a street
         ("очистите тротуар вдоль пр-та Ленина от дома 10/1 до дома 16", "ленин", "10к1", None, None),
         ("Родители 45-й школы, осторожно! У гаражей стая собак", None, None, None, "школ|45"),
-        ("Снова Гагарина 5, кафе «Луна»: музыка до утра", "гагар", "5", None, None),
+        ("Снова Гагарина 5, кафе «Луна»: музыка до утра", "гагарин", "5", None, None),
+        # 2026-11-29, from blind9's errors: longer stems keep similar names apart, common misspellings meet
+        ("Яма у дома 27 по ул. Ленинградской", "ленинградск", "27", None, None),
+        ("Яма у дома 27 по ул. Ленина", "ленин", "27", None, None),
+        ("В д. Кедровка нет света", None, None, "кедровк", None),
+        ("ул. Металистов, 8 (Лысьва)", "металист", "8", "лысьв", None),
+        ("ул Октябрская 22 течет", "октябрск", "22", None, None),
+        # «3-й подъезд» after a street is the entrance, not the house; «Это ул. …» is no street «Это»
+        ("лифт в доме 45 по ул. Мира, 3-й подъезд", "мир", "45", None, "подъе|3"),
+        ("Это ул. Гагарина в Лысьве, участок от дома 3 до 19", "гагарин", "3", "лысьв", None),
+        # a town in brackets beside a street
+        ("Во дворе дома 6 по ул. Спортивной (Чусовой) у второго подъезда", "спортивн", "6", "чусов", "подъе|2"),
     ],
 )
 def test_place_key(
@@ -253,12 +265,12 @@ def test_held_out_set_shape(pairs: pd.DataFrame, split: str) -> None:
 
 def test_unscored_held_out_set_is_apart_from_the_others(pairs: pd.DataFrame) -> None:
     """tests/fixtures/held_out: a set kept unscored for the next change; its own families, ids and texts."""
-    held = pd.read_csv(FIXTURE.parent / "held_out" / "dedupe_pairs_blind9.csv", keep_default_na=False, dtype=str)
+    held = pd.read_csv(FIXTURE.parent / "held_out" / "dedupe_pairs_blind12.csv", keep_default_na=False, dtype=str)
     others = pd.concat([pairs] + [
         pd.read_csv(FIXTURE.with_name(f"dedupe_pairs_{s}.csv"), keep_default_na=False, dtype=str)
         for s in LATER_SETS
     ])
-    assert list(held.columns) == list(pairs.columns) and set(held["split"]) == {"blind9"}
+    assert list(held.columns) == list(pairs.columns) and set(held["split"]) == {"blind12"}
     assert held["pair_id"].is_unique and not set(held["family"]) & set(others["family"])
     assert not set(held["pair_id"]) & set(others["pair_id"])
     sides = pd.concat([held[[f"id_{s}", f"text_{s}"]].set_axis(["id", "text"], axis=1) for s in ("a", "b")])
@@ -724,8 +736,33 @@ def test_name_codes_are_settlement_codes(text: str, names: list[str]) -> None:
     assert name_code("Кедровый") == name_code("Кедрового") == extract_place_code("пос. Кедровый")
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("ул. Металлистов, 8", "ул. Металистов, 8", True),  # a doubled letter dropped
+        ("ул. Октябрьская, 22", "ул Октябрская 22", True),  # a soft sign dropped
+        ("ул. Ленина, 27", "ул. Ленинградская, 27", False),  # one name is not the start of another
+        ("ул. Строителей, 8", "ул. Строительная, 8", False),
+        ("пос. Кедровый", "д. Кедровка", False),
+    ],
+)
+def test_place_codes_meet_misspellings_not_similar_names(first: str, second: str, same: bool) -> None:
+    a, b = extract_place_key(first).codes(), extract_place_key(second).codes()
+    assert (a[:3] == b[:3]) is same
+
+
+def test_bare_names_meet_short_and_derived_forms() -> None:
+    """A bare name is compared by its first letters: «Шумиха» names «пос. Шумихинский», «Лысьвенская
+    поликлиника» and «Кунгурцы» their towns."""
+    from appeals.dedupe_places import name_code
+
+    assert name_code("Шумиха") == extract_place_code("пос. Шумихинский")
+    assert name_code("Лысьвенская") == extract_place_code("г. Лысьва, ул. Кирова")
+    assert name_code("Кунгурцы") == extract_place_code("в г. Кунгуре")
+
+
 def extract_place_code(text: str) -> int:
-    return extract_place_key(text).codes()[0]
+    return extract_place_key(text).codes()[6]  # the settlement name cut as a bare name is
 
 
 @pytest.mark.parametrize(
