@@ -167,8 +167,9 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # «пр-та», a number before an object word as the object's; 10 longer name stems without soft signs and
 # doubled letters («Ленина» and «Ленинградская» apart, «Металистов» and «Металлистов» together), «3-й
 # подъезд» not a house, a town in brackets, and the settlement's name cut short for bare names
-# (`settlement_prefix`).
-INDEX_FORMAT = 10
+# (`settlement_prefix`); 11 a preposition read as no street, a distance or date as no house, a part of
+# a road («на проезжей части») or a stop's name as no street.
+INDEX_FORMAT = 11
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

@@ -35,6 +35,10 @@ _HOUSE_WORD = r"(?:(?:д|дом|доме|дома|домом)\.?\s*)?(?:№\s*)?
 # floor word makes it a count only when no number follows («2 подъезда», but «Ленина 5 кв 12»).
 _STOP_AFTER = (
     r"(?!\s*(?:год|г\.(?!\s*(?-i:[А-ЯЁ]))|руб|чел|дн(?:я|ей|и)?\b|день|час|мин|лет\b|раза?\b|тыс|%"
+    # a distance, a length or a weight: «до Фоков 7 км» is no house 7
+    r"|км\b|м\b|метр|см\b|кг\b|шт\b|градус"
+    # a date: «Скоро 1 сентября» is no house 1
+    r"|(?:январ|феврал|март|апрел|ма[яй]\b|июн|июл|август|сентябр|октябр|ноябр|декабр)"
     r"|(?:кв\b|квартир|подъезд|этаж)(?![а-я]*\.?\s*№?\s*\d)"
     # an ordinal before an entrance or floor word: «ул. Мира, 3-й подъезд» is not house 3
     r"|-?(?:й|м|го|ом)\s+(?:подъезд|этаж)))"
@@ -218,6 +222,14 @@ _NOT_PLACE = frozenset(
         "вновь",
         "сегодня",
         "вчера",
+        # prepositions starting a sentence («От 17-го дома до остановки темень»)
+        "от",
+        "до",
+        "за",
+        "из",
+        "под",
+        "после",
+        "между",
         "жителей",
         "житель",
         "жительница",
@@ -370,6 +382,9 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
     if not _STREET_HINT.search(text):
         return None, None, None, None
     found: list[_Found] = []
+    lower_case = typed_without_capitals(text)
+    # A stop named after a street («остановка «Улица Кочегаров»» on «шоссе Космонавтов») is a stop.
+    stops = [m.span() for m in _STOP.finditer(text)] if "остан" in text or "ост." in text else []
     for pattern, name_group, house_group in (
         (_TYPED, 1, 2),
         (_NAME_THEN_TYPE, 1, 2),
@@ -391,6 +406,11 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
                 span = (span[0], max(span[1], name_end))
             if pattern is _BARE and " " in name and _is_town(name.split()[0]):
                 name = name.split()[1]  # «Лысьва Металлистов 8»: the town, then the street
+            if pattern is _HOUSE_FIRST and name[0].islower() and _ROAD_PART.match(name):
+                continue  # «у дома 48 на проезжей части», «дом 5 по придомовой территории»
+            if any(start <= match.start(name_group) < end for start, end in stops) and not _MICRODISTRICT.match(
+                    text, match.start()):
+                continue
             street = _stem_name(name)
             house = _canon_house(match.group(house_group))
             if street is None or (pattern is _BARE and (not house or _NOT_STREET_WORD.match(match.group(1).lower()))):
@@ -401,7 +421,7 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
             found.append((house is None, match.start(), street, house, span))
         if any(item[3] for item in found):
             break  # a street with its house: the later, looser patterns would not be preferred
-    if not found and typed_without_capitals(text):
+    if not found and lower_case:
         found = _lower_case_streets(text)
     if not found:
         return None, None, None, None
@@ -427,6 +447,10 @@ _NOT_STREET_WORD = re.compile(
     r"|только|почти|примерно|остановк|окол|кроме|ещё|еще|было|была|были|будет|стало|стал|нет|где"
     r"|температур|давлени|групп|класс|сумм|пенси|зарплат|цен|код|размер)[а-яё]{0,3}$"
 )
+
+
+# Adjectives of a part of a road or yard, not a street's name, after «дома 48 на …».
+_ROAD_PART = re.compile(r"(?:проезж|придомов|внутридворов|дворов|пешеходн|прилегающ|встречн|крайн|правой|левой)")
 
 
 _NEXT_WORD = re.compile(r"\s+([а-яё]{3,})\b")

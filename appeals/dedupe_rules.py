@@ -122,8 +122,10 @@ def place_relation(q: Side, c: Side) -> tuple[np.ndarray, np.ndarray]:
     # One names only a street (its town unsaid), the other only a settlement: the same template about
     # «ул. Береговой» and «в селе Дубки» is two places. A street of that settlement would be written
     # with it («с. Дубки, ул. Береговая») and meet.
-    conflict |= (q.street > 0) & (q.settlement == 0) & (c.settlement > 0) & (c.street == 0)
-    conflict |= (c.street > 0) & (c.settlement == 0) & (q.settlement > 0) & (q.street == 0)
+    # The same numbered object («школа №3» on «ул. Мира» and «в Лысьве») is no contradiction.
+    same_object = (q.object > 0) & (q.object == c.object)
+    conflict |= (q.street > 0) & (q.settlement == 0) & (c.settlement > 0) & (c.street == 0) & ~same_object
+    conflict |= (c.street > 0) & (c.settlement == 0) & (q.settlement > 0) & (q.street == 0) & ~same_object
     no_street = (q.street == 0) & (c.street == 0)
     strong = (
         (both_house & (q.house == c.house))
