@@ -378,7 +378,7 @@ TRIED = [
     "topics 283 → 326 groups of 2+, 31.4 % → 31.9 % mixing topic groups. **Blind9, scored once: 0.869 / "
     "0.753 (11 false pairs, 24 missed) as the rules are, 0.849 / 0.753 (13, 24) with the rule**: two false "
     "pairs more and no true pair more on the unread set, so it is not kept.",
-    "- **Kept, 2026-11-29 08:15-09:10, after reading blind9's errors (blind10, written by a twelfth author "
+    "- **Kept, 2026-11-29 08:15-08:45, after reading blind9's errors (blind10, written by a twelfth author "
     "that morning, scored once; then blind10's errors read and blind11, a thirteenth author's, scored):** "
     "(1) names of places are compared by their stem without the case ending, not by its first five letters, "
     "so «Ленина» and «Ленинградская», «Строителей» and «Строительная», «Кедровый» and «Кедровка» are two "
@@ -407,7 +407,7 @@ TRIED = [
     "pairs more and 2 false over the 1,903 pairs of the sets up to blind9, but Perm's unseen parts (no dates, so every appeal "
     "within the window) 278 → 844 groups of 2+ with 2,603 appeals in them (741 before), the largest of "
     "54: on a real stream most such matches are other problems of the same topic.",
-    "- **Kept, 2026-11-29 09:15-09:35, after reading blind11's errors (blind12, written by a fourteenth "
+    "- **Kept, 2026-11-29 08:45-08:55, after reading blind11's errors (blind12, written by a fourteenth "
     "author that morning, scored once afterwards):** parser: a preposition starting a sentence is no street "
     "(«Гайва, Репина. От 17-го дома до остановки темень» was street «От», house 17, so two retellings on "
     "two streets met and a third contradicted its own street); a number before «км», «м», «метров», «кг», "
@@ -423,7 +423,7 @@ TRIED = [
     "before and after**; without the topic model 0.852 / 0.474 → 0.849 / 0.464, the pair lost being two "
     "texts that both read «до Осы 25 км» as street «Осы», house 25: the round shows no gain on unread "
     "pairs.",
-    "- **Kept, 2026-11-29 09:40-10:00, after reading blind12's errors (blind13, written by a fifteenth "
+    "- **Kept, 2026-11-29 08:55-09:15, after reading blind12's errors (blind13, written by a fifteenth "
     "author that morning, scored once afterwards):** parser: a number before a month is a date, not a house "
     "(«Скоро 1 сентября» was street «Скоро», house 1); «у дома 48 на проезжей части» names no street "
     "«Проезжая» (a part of a road or yard: «проезжей», «придомовой», «пешеходной» …), so the street "
@@ -437,6 +437,12 @@ TRIED = [
     "the same two streets written with a comma on the other side («ул. Коммунистическая, Строительная»), "
     "so that fix is not kept; without it (blind13 looked at a second time) 0.923 / 0.742, the same as "
     "before the round.",
+    "- Measured, 2026-11-29 09:25, not built: a town of the gazetteer opening the text or a sentence («Очёр "
+    "остался без детского врача», «Кизел — скорую ждали…», «В Губахе …») as a contradiction when the two "
+    "appeals open with different towns (unlike any town named anywhere, above, this leaves out the towns "
+    "an appeal travels to). One false pair fewer over the 2,597 read pairs (blind11), no true pair lost, "
+    "and Perm unchanged (one appeal fewer in a group): too rare to be worth a column of the index and the "
+    "unread blind14, which stays unscored.",
 ]
 
 
