@@ -401,7 +401,7 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
             pos = match.start() + 1  # overlapping: «На Набережной улице» must not hide «Набережной улице»
             name = match.group(name_group)
             span = match.span()
-            if pattern is _TYPED and name.islower() and " " not in name and typed_without_capitals(text):
+            if pattern is _TYPED and name.islower() and " " not in name and lower_case:
                 name, name_end = _with_noun(text, match.end(name_group), name)
                 span = (span[0], max(span[1], name_end))
             if pattern is _BARE and " " in name and _is_town(name.split()[0]):
