@@ -168,8 +168,9 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # doubled letters («Ленина» and «Ленинградская» apart, «Металистов» and «Металлистов» together), «3-й
 # подъезд» not a house, a town in brackets, and the settlement's name cut short for bare names
 # (`settlement_prefix`); 11 a preposition read as no street, a distance or date as no house, a part of
-# a road («на проезжей части») or a stop's name as no street.
-INDEX_FORMAT = 11
+# a road («на проезжей части») or a stop's name as no street; 12 the stop's name also where «Остановка»
+# opens a sentence.
+INDEX_FORMAT = 12
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

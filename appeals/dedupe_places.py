@@ -384,7 +384,8 @@ def _first_street(text: str) -> tuple[str | None, str | None, tuple[int, int] | 
     found: list[_Found] = []
     lower_case = typed_without_capitals(text)
     # A stop named after a street («остановка «Улица Кочегаров»» on «шоссе Космонавтов») is a stop.
-    stops = [m.span() for m in _STOP.finditer(text)] if "остан" in text or "ост." in text else []
+    low = text.lower()
+    stops = [m.span() for m in _STOP.finditer(text)] if "остан" in low or "ост." in low else []
     for pattern, name_group, house_group in (
         (_TYPED, 1, 2),
         (_NAME_THEN_TYPE, 1, 2),
