@@ -169,8 +169,8 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # подъезд» not a house, a town in brackets, and the settlement's name cut short for bare names
 # (`settlement_prefix`); 11 a preposition read as no street, a distance or date as no house, a part of
 # a road («на проезжей части») or a stop's name as no street; 12 the stop's name also where «Остановка»
-# opens a sentence.
-INDEX_FORMAT = 12
+# opens a sentence; 13 no bare-name code for a regional capital («в Перми» meets no «г. Пермь»).
+INDEX_FORMAT = 13
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

@@ -287,7 +287,7 @@ class PlaceKey:
     def codes(self) -> tuple[int, int, int, int, int, int, int]:
         """32-bit codes (0 = unknown): settlement, street, street+house, street+house+building (only
         when a building is named: «18к2»), object kind, kind+number, and the settlement's name cut to
-        NAME_PREFIX letters a word (`name_code`). «18» and «18к2» share the house and do not contradict
+        NAME_PREFIX letters a word (`name_code`; 0 for a regional capital, see `_bare_settlement`). «18» and «18к2» share the house and do not contradict
         each other; «18к1» and «18к2» do."""
         house = building = None
         street = _spelling_key(self.street)
@@ -303,8 +303,15 @@ class PlaceKey:
             _code(building),
             _code(self.object_kind),
             _code(numbered),
-            _code(_prefix(self.settlement)),
+            _code(_prefix(_bare_settlement(self.settlement))),
         )
+
+
+def _bare_settlement(settlement: str | None) -> str | None:
+    """The settlement as a bare name may meet it: not a regional capital. Most of the region's appeals
+    come from there, and «в Перми» in an appeal naming no street says nothing about which problem it
+    is: read by hand, every Perm appeal joined to another only by a bare «Пермь» was another problem."""
+    return None if settlement in _CAPITAL_STEMS else settlement
 
 
 # A name written bare («Шумиха», «Кунгурцы, осторожно!») is compared with a settlement's name by their first

@@ -210,7 +210,7 @@ def _bare_name(named: Side, bare: Side) -> np.ndarray:
     """Where `named` names a settlement that `bare`, naming no settlement and no street, writes
     among its capitalised words (any words, in a text typed without capitals) without a type word."""
     found = (bare.names == named.settlement_prefix[:, None]).any(axis=1)
-    return (named.settlement > 0) & (bare.settlement == 0) & (bare.street == 0) & found
+    return (named.settlement_prefix > 0) & (bare.settlement == 0) & (bare.street == 0) & found
 
 
 def _topic_rule(q: Side, c: Side, strong: np.ndarray, conflict: np.ndarray, verdict: np.ndarray,

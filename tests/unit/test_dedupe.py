@@ -817,6 +817,16 @@ def test_a_bare_settlement_name_with_agreeing_topics(
         assert match.status == "possible"
 
 
+@pytest.mark.parametrize("first", ["В г. Перми с восьми утра нет электричества", "г. Курск, нет электричества"])
+def test_a_bare_regional_capital_is_no_shared_place(config: DedupeConfig, first: str) -> None:
+    """Most of a region's appeals come from its capital: «Пермь — света нет» and an appeal about «г. Пермь»
+    with agreeing topics are two problems, unlike a bare village name (above)."""
+    town = "Пермь" if "Перм" in first else "Курск"
+    second = f"{town} — света нет с утра, холодильники текут, насосы стоят"
+    match = second_after_first(DedupeIndex(config), (first, LIGHT), (second, LIGHT), days=0.2)
+    assert match.duplicate_of is None
+
+
 
 def test_evidence_against_every_stored_appeal_without_storing(config: DedupeConfig) -> None:
     """The evidence behind the verdict, per stored appeal: the same house joins, another house stops."""
