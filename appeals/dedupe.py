@@ -169,8 +169,10 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # подъезд» not a house, a town in brackets, and the settlement's name cut short for bare names
 # (`settlement_prefix`); 11 a preposition read as no street, a distance or date as no house, a part of
 # a road («на проезжей части») or a stop's name as no street; 12 the stop's name also where «Остановка»
-# opens a sentence; 13 no bare-name code for a regional capital («в Перми» meets no «г. Пермь»).
-INDEX_FORMAT = 13
+# opens a sentence; 13 no bare-name code for a regional capital («в Перми» meets no «г. Пермь»); 14
+# links, VK tags and phones left out of the content, and whether a text has enough words to compare
+# (a town without a street no longer a shared place: a rule, no column).
+INDEX_FORMAT = 14
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

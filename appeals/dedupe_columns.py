@@ -13,6 +13,7 @@ from appeals.dedupe_table import capacity, reserve, resized
 _LAYOUT: dict[str, tuple[tuple[int, ...], type]] = {
     "exact": ((), np.uint64),
     "has_shingles": ((), np.bool_),
+    "comparable": ((), np.bool_),
     "settlement": ((), np.uint32),
     "settlement_prefix": ((), np.uint32),
     "street": ((), np.uint32),
@@ -30,6 +31,7 @@ _LAYOUT: dict[str, tuple[tuple[int, ...], type]] = {
 _FROM_FEATURES = (
     "exact",
     "has_shingles",
+    "comparable",
     "settlement",
     "settlement_prefix",
     "street",
@@ -129,6 +131,7 @@ class Columns:
         return Side(
             signature=a["signature"][rows] if signature else np.empty((len(rows), 0), dtype=np.uint16),
             has_shingles=a["has_shingles"][rows],
+            comparable=a["comparable"][rows],
             settlement=a["settlement"][rows],
             settlement_prefix=a["settlement_prefix"][rows],
             street=a["street"][rows],
@@ -141,6 +144,7 @@ class Columns:
             topic_ids=topic_ids,
             topic_p=topic_p,
             names=names,
+            sender=a["sender"][rows],
         )
 
     def state(self) -> dict[str, np.ndarray]:

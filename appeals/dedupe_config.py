@@ -24,6 +24,8 @@ class DedupeConfig(BaseModel):
     terms: Literal["stem", "lemma"] = "stem"
     stem_chars: int = Field(ge=3, le=20)
     max_terms: int = Field(ge=4, le=256)
+    # Appeals with fewer content terms than this are compared by no text similarity (0: all are).
+    min_content_terms: int = Field(default=0, ge=0)
     overlap_smoothing: float = Field(ge=0)
     min_shared_terms: int = Field(ge=1)
     weak_terms: Literal["overlap", "jaccard"] = "jaccard"
@@ -35,6 +37,8 @@ class DedupeConfig(BaseModel):
     possible_threshold: float = Field(gt=0, le=1)
     place_sure_threshold: float = Field(gt=0, le=1)
     place_possible_threshold: float = Field(gt=0, le=1)
+    # Whether an uncertain match between two appeals that name no place at all is a possible duplicate.
+    placeless_possible: bool = True
     # At the same place, topic distributions at least this alike make a possible duplicate (None: off).
     place_topic_threshold: float | None = Field(default=None, gt=0, le=1)
     # At the same place, topic distributions less alike than this (both known) undo a match that only the

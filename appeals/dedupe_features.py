@@ -94,6 +94,10 @@ class Features:
     exact: np.ndarray  # uint64[n]: hash of normalize_for_dedup(text)
     signature: np.ndarray  # uint32[n, num_perm]; rows of an empty text are all 0xFFFFFFFF
     has_shingles: np.ndarray  # bool[n]
+    # Whether the text has `min_content_terms` content terms or more. Fewer are too few to tell one
+    # problem from another («Очень плохо чистят!!!», «Когда будут убирать снег»): such an appeal is alike
+    # only to its exact repeats, or to appeals at the same place.
+    comparable: np.ndarray  # bool[n]
     term_flat: np.ndarray  # uint32[total]: sorted unique term codes, appeal after appeal
     term_offsets: np.ndarray  # int64[n + 1]
     settlement: np.ndarray  # uint32[n], 0 = unknown
@@ -221,6 +225,14 @@ def term_codes(text_without_places: str, config: DedupeConfig) -> np.ndarray:
     return codes[: config.max_terms]
 
 
+# What is no part of the problem's words: links (a photo's address is as long as the text), VK mention
+# and community tags («[club171875648|Министерство здравоохранения Пермского края],»), phone numbers.
+_NOT_CONTENT = re.compile(
+    r"(?:https?://|www\.)\S+|\b[\w\-]+(?:\.[\w\-]+)+/\S*|\[(?:id|club|public)\d+\|[^\]\n]{0,120}\]"
+    r"|\+?\d[\d\s\-()]{8,}\d"
+)
+
+
 def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
     """Everything grouping needs from `texts`, as numpy columns (no text is kept). Latin look-alikes
     inside Cyrillic words are read as Cyrillic («Kомсомoльская 21» is «Комсомольская 21»)."""
@@ -230,9 +242,9 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
     places = [extract_place_key(t) for t in texts]
     # Shingles and terms leave the address out: two problems at one house share it, and a match of
     # place is judged by the place codes, not by similar-looking text.
-    content = [strip_spans(t, p.spans) for t, p in zip(texts, places, strict=True)]
-    shingles = [shingle_hashes(normalize_for_dedup(t), config.shingle_size) for t in content]
+    content = [_NOT_CONTENT.sub(" ", strip_spans(t, p.spans)) for t, p in zip(texts, places, strict=True)]
     terms = [term_codes(t, config) for t in content]
+    shingles = [shingle_hashes(normalize_for_dedup(t), config.shingle_size) for t in content]
     codes = np.array([p.codes() for p in places], dtype=np.uint32).reshape(len(texts), 7)
     names = np.zeros((len(texts), NAME_K), dtype=np.uint32)
     for row, text in enumerate(content):
@@ -244,6 +256,7 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
         exact=exact,
         signature=signature,
         has_shingles=np.array([len(s) > 0 for s in shingles], dtype=bool),
+        comparable=np.array([len(t) >= config.min_content_terms for t in terms], dtype=bool),
         term_flat=np.concatenate(terms) if terms else np.empty(0, dtype=np.uint32),
         term_offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
         settlement=codes[:, 0],

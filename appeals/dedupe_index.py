@@ -173,10 +173,11 @@ class DedupeIndex:
         rows = unique_sorted(np.concatenate(parts))
         return rows[-config.max_candidates :]
 
-    def _query_side(self, feats: Features, i: int, day: float, topic: int) -> Side:
+    def _query_side(self, feats: Features, i: int, day: float, topic: int, sender: int = 0) -> Side:
         return Side(
             signature=feats.signature[i].astype(np.uint16),
             has_shingles=feats.has_shingles[i : i + 1],
+            comparable=feats.comparable[i : i + 1],
             settlement=feats.settlement[i : i + 1],
             settlement_prefix=feats.settlement_prefix[i : i + 1],
             street=feats.street[i : i + 1],
@@ -189,6 +190,7 @@ class DedupeIndex:
             topic_ids=feats.topic_ids[i : i + 1],
             topic_p=feats.topic_p[i : i + 1],
             names=feats.names[i : i + 1],
+            sender=np.array([sender], dtype=np.uint32),
         )
 
     def _best(self, feats: Features, i: int, day: float, topic: int, sender: int) -> tuple[int, int, float]:
@@ -200,7 +202,7 @@ class DedupeIndex:
         rows = rows[self._plausible(rows, day, topic)]
         if not len(rows):
             return -1, NONE, 0.0
-        query = self._query_side(feats, i, day, topic)
+        query = self._query_side(feats, i, day, topic, sender)
         verdict, sim = self._judge(query, feats.terms(i), rows)
         if not verdict.any():
             return -1, NONE, float(sim.max())

@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 _TYPE = (
     r"(?:(?i:ул(?:ица|ице|ицу|ицы|ицей|иц)?|пр-?т(?:а|е|у|ом)?|просп(?:ект(?:а|е|у|ом)?)?|пер(?:еул(?:ок|ке|ка|ку|ком))?"
     r"|б-р|бульвар(?:а|е|у|ом)?|шоссе|проезд(?:а|е|у|ом)?|пл|площад(?:ь|и|ью)|наб(?:ережн(?:ая|ой|ую))?"
@@ -571,6 +573,17 @@ def _town_stems() -> frozenset[str]:
     names = [n.replace("ё", "е") for n in [*data.get("municipalities", []), *data.get("settlements", [])]]
     nouns = [n for n in names if n not in _NOT_BARE_TOWNS and not re.search(r"(?:ский|цкий|ный|вый|кий)$", n)]
     return frozenset(_ENDING.sub("", n) or n for n in nouns)
+
+
+@lru_cache(maxsize=1)
+def town_codes() -> np.ndarray:
+    """Settlement codes (as `PlaceKey.codes` gives them) of the gazetteer's towns: its municipalities
+    named as a noun (Пермь, Березники, Кунгур, Курск …), not the districts («Бардымский»)."""
+    from appeals.gazetteer import places_data
+
+    names = [n.replace("ё", "е") for n in places_data().get("municipalities", [])]
+    nouns = [n for n in names if not re.search(r"(?:ский|цкий|ный|вый|кий)$", n)]
+    return np.array(sorted({_code(_spelling_key(_stem_name(n))) for n in nouns}), dtype=np.uint32)
 
 
 def _is_town(word: str) -> bool:

@@ -7,9 +7,10 @@ Rules, in order (see training/configs/dedupe.toml for the numbers):
    street on one side and only a settlement on the other);
 2. similarity = max(MinHash estimate of the character-shingle Jaccard of the texts without their
    address, content-term score): the smoothed term overlap at the same place, Jaccard elsewhere;
-3. the same house (or the same settlement when neither names a street, or the same numbered object)
+3. the same house (or the same village when neither names a street, or the same numbered object)
    asks for less similarity (place_* thresholds) than appeals whose place is unknown or partly known;
-4. between the "possible" and the "sure" threshold a match is uncertain: "possible duplicate";
+4. between the "possible" and the "sure" threshold a match is uncertain: "possible duplicate" (no match
+   at all where neither appeal names a place, with `placeless_possible` off);
    a match that only rule 3 lets through (text below sure_threshold) is undone when the topic model is
    sure of both appeals' best topics and their topics disagree (`place_topic_conflict`): another
    problem at the same house or school shares the address words and the appeal's formulas;
@@ -23,11 +24,12 @@ Rules, in order (see training/configs/dedupe.toml for the numbers):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from appeals.dedupe_config import DedupeConfig
+from appeals.dedupe_places import town_codes
 
 NONE, POSSIBLE, SURE = 0, 1, 2
 
@@ -38,6 +40,7 @@ class Side:
 
     signature: np.ndarray  # uint16[m, num_perm] (low bits of the MinHash)
     has_shingles: np.ndarray  # bool[m]
+    comparable: np.ndarray  # bool[m]: at least `min_content_terms` content terms
     settlement: np.ndarray  # uint32[m]
     settlement_prefix: np.ndarray  # uint32[m]: its name cut short, to meet bare `names`
     street: np.ndarray
@@ -50,6 +53,7 @@ class Side:
     topic_ids: np.ndarray  # int32[m, TOPIC_K]: the topic model's best topics, -1 = none
     topic_p: np.ndarray  # float32[m, TOPIC_K]: their probabilities
     names: np.ndarray  # uint32[m, NAME_K]: settlement-style codes of capitalised words, 0 = none
+    sender: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))  # uint32[m], 0 = unknown
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -127,9 +131,12 @@ def place_relation(q: Side, c: Side) -> tuple[np.ndarray, np.ndarray]:
     conflict |= (q.street > 0) & (q.settlement == 0) & (c.settlement > 0) & (c.street == 0) & ~same_object
     conflict |= (c.street > 0) & (c.settlement == 0) & (q.settlement > 0) & (q.street == 0) & ~same_object
     no_street = (q.street == 0) & (c.street == 0)
+    # A town is too coarse a place to join two appeals that name no street in it («Березники г, …» of a
+    # form and another problem there); a village («пос. Кедровый», «д. Кондратово») is not.
+    town = np.isin(q.settlement, town_codes())
     strong = (
         (both_house & (q.house == c.house))
-        | (both_settlement & no_street & (q.settlement == c.settlement))
+        | (both_settlement & no_street & (q.settlement == c.settlement) & ~town)
         | ((q.object > 0) & (q.object == c.object))
     )
     return conflict, strong & ~conflict
@@ -179,9 +186,21 @@ def judge(
     # Without the same place, a shared handful of words is weak evidence: use Jaccard there.
     weak_terms = ev.jaccard if config.weak_terms == "jaccard" else ev.overlap
     sim = np.maximum(ev.text_sim, np.where(strong, ev.overlap, weak_terms))
+    # A text too short to tell problems apart is alike only to its exact repeats, or on the same street
+    # or at the same place.
+    same_street = (q.street > 0) & (q.street == c.street)
+    sim = np.where(strong | same_street | (q.comparable & c.comparable), sim, 0.0)
     sure = np.where(strong, config.place_sure_threshold, config.sure_threshold)
     possible = np.where(strong, config.place_possible_threshold, config.possible_threshold)
     verdict = np.where(sim >= sure, SURE, np.where(sim >= possible, POSSIBLE, NONE))
+    if not config.placeless_possible:
+        # Neither appeal names a place: an uncertain likeness from two senders is two residents asking
+        # alike («как узнать, одобрили ли пособие?»), not one problem.
+        placeless = ((q.settlement == 0) & (q.street == 0) & (q.object == 0)) & (
+            (c.settlement == 0) & (c.street == 0) & (c.object == 0))
+        if len(q.sender) and len(c.sender):  # one resident writing again is one problem («пишу повторно»)
+            placeless &= ~((q.sender > 0) & (q.sender == c.sender))
+        verdict = np.where(placeless & (verdict == POSSIBLE), NONE, verdict)
     if config.place_topic_conflict is not None and q.topic_p.any():
         # Matches that only the same place lets through: their text is below the sure threshold elsewhere.
         place_only = strong & (verdict >= POSSIBLE) & (sim < config.sure_threshold)
