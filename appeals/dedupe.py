@@ -171,8 +171,9 @@ def _with_results(frame: pd.DataFrame, matches: dict[int, GroupMatch], index: De
 # a road («на проезжей части») or a stop's name as no street; 12 the stop's name also where «Остановка»
 # opens a sentence; 13 no bare-name code for a regional capital («в Перми» meets no «г. Пермь»); 14
 # links, VK tags and phones left out of the content, and whether a text has enough words to compare
-# (a town without a street no longer a shared place: a rule, no column).
-INDEX_FORMAT = 14
+# (a town without a street no longer a shared place: a rule, no column); 15 greetings and courtesy
+# formulas left out of the content.
+INDEX_FORMAT = 15
 
 
 def save_index(index: DedupeIndex, path: Path | str) -> Path:

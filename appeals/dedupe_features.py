@@ -233,6 +233,14 @@ _NOT_CONTENT = re.compile(
 )
 
 
+# Greetings and courtesy formulas: most of a short question's letters («Здравствуйте! Скажите пожалуйста,
+# как ездит 5 маршрут?» and «Здравствуйте, скажите пожалуйста как работает психиатр?» were 0.35 alike).
+_FORMULA = re.compile(
+    r"(?i:\b(?:здравствуйте|добрый\s+(?:день|вечер)|доброе\s+утро|доброго\s+(?:времени\s+суток|дня)|"
+    r"(?:под)?скажите|пожалуйста|уважаем\w*|заранее\s+спасибо|спасибо)\b)"
+)
+
+
 def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
     """Everything grouping needs from `texts`, as numpy columns (no text is kept). Latin look-alikes
     inside Cyrillic words are read as Cyrillic («Kомсомoльская 21» is «Комсомольская 21»)."""
@@ -242,7 +250,8 @@ def featurize(texts: Sequence[str], config: DedupeConfig) -> Features:
     places = [extract_place_key(t) for t in texts]
     # Shingles and terms leave the address out: two problems at one house share it, and a match of
     # place is judged by the place codes, not by similar-looking text.
-    content = [_NOT_CONTENT.sub(" ", strip_spans(t, p.spans)) for t, p in zip(texts, places, strict=True)]
+    content = [_FORMULA.sub(" ", _NOT_CONTENT.sub(" ", strip_spans(t, p.spans)))
+               for t, p in zip(texts, places, strict=True)]
     terms = [term_codes(t, config) for t in content]
     shingles = [shingle_hashes(normalize_for_dedup(t), config.shingle_size) for t in content]
     codes = np.array([p.codes() for p in places], dtype=np.uint32).reshape(len(texts), 7)

@@ -930,7 +930,7 @@ def test_a_text_too_short_to_compare_joins_only_its_exact_repeats(config: Dedupe
 def test_an_uncertain_likeness_without_any_place_is_no_match(config: DedupeConfig, placeless_possible: bool) -> None:
     """Two residents asking alike with no place named are not one problem; at one house they may be."""
     first, second = ("Когда включат отопление? В квартирах холодно, дети болеют",
-                     "Скажите, когда уже включат отопление, дома очень холодно")
+                     "Отопление до сих пор не включили, холодно, болеем всей семьей")
     index = DedupeIndex(config.model_copy(update={"placeless_possible": placeless_possible}))
     index.add(appeal("a", first))
     assert index.add(appeal("b", second, days=1)).status == ("possible" if placeless_possible else "new")
@@ -950,3 +950,12 @@ def test_a_village_is_a_place_for_agreeing_topics_and_a_town_is_not(
     second = f"{place} — света нет с утра, холодильники текут, насосы стоят"
     match = second_after_first(DedupeIndex(config), (first, LIGHT), (second, LIGHT), days=0.2)
     assert (match.duplicate_of == "first") is joins
+
+
+def test_greetings_and_courtesy_formulas_are_no_content(config: DedupeConfig) -> None:
+    """Two short questions about different things share their formulas and little else."""
+    index = DedupeIndex(config)
+    index.add(appeal("a", "Здравствуйте! Скажите пожалуйста, как ездит 5 маршрут?"))
+    assert index.add(appeal("b", "Здравствуйте, скажите пожалуйста как работает психиатр на Веденеева?",
+                            days=1)).duplicate_of is None
+    assert index.add(appeal("c", "Добрый день! Подскажите, как ездит маршрут 5?", days=1)).duplicate_of == "a"
