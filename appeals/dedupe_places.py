@@ -289,8 +289,8 @@ class PlaceKey:
     def codes(self) -> tuple[int, int, int, int, int, int, int]:
         """32-bit codes (0 = unknown): settlement, street, street+house, street+house+building (only
         when a building is named: «18к2»), object kind, kind+number, and the settlement's name cut to
-        NAME_PREFIX letters a word (`name_code`; 0 for a regional capital, see `_bare_settlement`). «18» and «18к2» share the house and do not contradict
-        each other; «18к1» and «18к2» do."""
+        NAME_PREFIX letters a word (`name_code`; 0 for a regional capital, see `_bare_settlement`). «18»
+        and «18к2» share the house and do not contradict each other; «18к1» and «18к2» do."""
         house = building = None
         street = _spelling_key(self.street)
         if street and self.house:
@@ -565,25 +565,28 @@ _BARE_TOWN = re.compile(r"(?:^\s*|\b(?:[Вв]о?|[Ии]з|[Гг]ород(?:а|е
 _NOT_BARE_TOWNS = frozenset({"пермь", "курск", "рязань", "омск", "оса", "тара"})
 
 
-@lru_cache(maxsize=1)
-def _town_stems() -> frozenset[str]:
+def _gazetteer_nouns(*lists: str) -> list[str]:
+    """The names of the gazetteer's `lists` written as a noun (Пермь, Яйва), without the districts,
+    whose names are adjectives («Бардымский»)."""
     from appeals.gazetteer import places_data
 
     data = places_data()
-    names = [n.replace("ё", "е") for n in [*data.get("municipalities", []), *data.get("settlements", [])]]
-    nouns = [n for n in names if n not in _NOT_BARE_TOWNS and not re.search(r"(?:ский|цкий|ный|вый|кий)$", n)]
+    names = [n.replace("ё", "е") for key in lists for n in data.get(key, [])]
+    return [n for n in names if not re.search(r"(?:ский|цкий|ный|вый|кий)$", n)]
+
+
+@lru_cache(maxsize=1)
+def _town_stems() -> frozenset[str]:
+    nouns = [n for n in _gazetteer_nouns("municipalities", "settlements") if n not in _NOT_BARE_TOWNS]
     return frozenset(_ENDING.sub("", n) or n for n in nouns)
 
 
 @lru_cache(maxsize=1)
 def town_codes() -> np.ndarray:
     """Settlement codes (as `PlaceKey.codes` gives them) of the gazetteer's towns: its municipalities
-    named as a noun (Пермь, Березники, Кунгур, Курск …), not the districts («Бардымский»)."""
-    from appeals.gazetteer import places_data
-
-    names = [n.replace("ё", "е") for n in places_data().get("municipalities", [])]
-    nouns = [n for n in names if not re.search(r"(?:ский|цкий|ный|вый|кий)$", n)]
-    return np.array(sorted({_code(_spelling_key(_stem_name(n))) for n in nouns}), dtype=np.uint32)
+    named as a noun (Пермь, Березники, Кунгур, Курск …)."""
+    return np.array(sorted({_code(_spelling_key(_stem_name(n))) for n in _gazetteer_nouns("municipalities")}),
+                    dtype=np.uint32)
 
 
 def _is_town(word: str) -> bool:

@@ -24,7 +24,7 @@ Rules, in order (see training/configs/dedupe.toml for the numbers):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -53,7 +53,7 @@ class Side:
     topic_ids: np.ndarray  # int32[m, TOPIC_K]: the topic model's best topics, -1 = none
     topic_p: np.ndarray  # float32[m, TOPIC_K]: their probabilities
     names: np.ndarray  # uint32[m, NAME_K]: settlement-style codes of capitalised words, 0 = none
-    sender: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))  # uint32[m], 0 = unknown
+    sender: np.ndarray  # uint32[m], 0 = unknown
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -198,8 +198,7 @@ def judge(
         # alike («как узнать, одобрили ли пособие?»), not one problem.
         placeless = ((q.settlement == 0) & (q.street == 0) & (q.object == 0)) & (
             (c.settlement == 0) & (c.street == 0) & (c.object == 0))
-        if len(q.sender) and len(c.sender):  # one resident writing again is one problem («пишу повторно»)
-            placeless &= ~((q.sender > 0) & (q.sender == c.sender))
+        placeless &= ~((q.sender > 0) & (q.sender == c.sender))  # one resident writing again («пишу повторно»)
         verdict = np.where(placeless & (verdict == POSSIBLE), NONE, verdict)
     if config.place_topic_conflict is not None and q.topic_p.any():
         # Matches that only the same place lets through: their text is below the sure threshold elsewhere.
