@@ -7,7 +7,9 @@ unknown). For each appeal the model
 2. asks the classifier (TF-IDF over tone-neutral, negation-marked lemmas + logistic regression,
    trained on weak labels of ~20k real appeals) for a distribution over the four levels;
 3. blends the two: `blend * classifier + (1 - blend) * rule votes` (the classifier alone where no
-   rule fires), caps out-of-season heating complaints and denied dangers («запаха газа нет»), and
+   rule fires); when a normal/low stage was fitted (character n-grams over appeals that people
+   labelled), splits the blend's normal + low share between those two levels by the stage's
+   probability; caps out-of-season heating complaints and denied dangers («запаха газа нет»), and
    predicts `critical` whenever its probability reaches `critical_threshold` (tuned for recall),
    otherwise the most probable level. Tone («СРОЧНО!!!») is dropped before both rules and classifier.
 An unknown month counts as inside the heating season (training/configs/urgency.toml explains why).
@@ -155,6 +157,34 @@ class UrgencyModel(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array(LEVELS)
         return self
 
+    def fit_low_stage(self, texts: Sequence[str], labels: Sequence[str], C: float = 2.0,
+                      max_features: int = 200_000, ngram_max: int = 4) -> UrgencyModel:
+        """Fit the normal/low stage on cleaned, masked texts (`Context.text`) labelled normal or low.
+
+        The rules and the weak-label classifier read words; whether an appeal asks only for
+        information or asks for something to be done shows in its form (questions, «подскажите»,
+        «прошу»), which character n-grams catch. Trained on levels people gave, not on weak labels."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        bad = sorted(set(labels) - {"normal", "low"})
+        if bad:
+            raise ValueError(f"the normal/low stage learns only normal and low; got {bad}")
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, ngram_max), min_df=2, sublinear_tf=True,
+                                     max_features=max_features)
+        stage = make_pipeline(vectorizer, LogisticRegression(C=C, class_weight="balanced", max_iter=3000))
+        self.low_stage_ = stage.fit(list(texts), list(labels))
+        return self
+
+    def low_share(self, contexts: Sequence[Context]) -> np.ndarray | None:
+        """The stage's probability of `low` against `normal` per appeal (None without a stage)."""
+        stage = getattr(self, "low_stage_", None)  # models saved before the stage have none
+        if stage is None:
+            return None
+        classes = list(stage.classes_)
+        return np.asarray(stage.predict_proba([ctx.text for ctx in contexts]))[:, classes.index("low")]
+
     def classifier_proba(self, contexts: Sequence[Context]) -> np.ndarray:
         """Classifier probabilities in LEVELS order (zeros for a level it never saw)."""
         raw = self.classifier_.predict_proba(self.classifier_input(contexts))
@@ -170,6 +200,11 @@ class UrgencyModel(ClassifierMixin, BaseEstimator):
         rules = vote_distribution(scores)
         fired = scores.sum(axis=1) > 0
         proba = np.where(fired[:, None], blend * clf_proba + (1 - blend) * rules, clf_proba)
+        low = self.low_share(contexts)
+        if low is not None:
+            normal_at, low_at = LEVELS.index("normal"), LEVELS.index("low")
+            share = proba[:, normal_at] + proba[:, low_at]
+            proba[:, normal_at], proba[:, low_at] = share * (1 - low), share * low
         cap = LEVELS.index(self.off_season_heating_level)
         for i in np.flatnonzero(off_season_heating_only(contexts, scores)):
             moved = proba[i, :cap].sum()

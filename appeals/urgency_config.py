@@ -36,6 +36,9 @@ class UrgencyDataConfig(_Frozen):
     dev_rows: int = Field(default=0, ge=0)
     max_train: int = Field(default=0, ge=0)
     seed: int = 42
+    annotations: str = ""             # CSV of ids + levels labelled in the project; "" for none
+    annotations_in_training: bool = False
+    annotation_weight: float = Field(default=3.0, gt=0)
 
 
 class ClassifierConfig(_Frozen):
@@ -68,6 +71,16 @@ class CombineConfig(_Frozen):
         return value
 
 
+class LowStageConfig(_Frozen):
+    """The normal/low stage: character n-grams + logistic regression on appeals a person labelled."""
+
+    enabled: bool = False
+    C: float = Field(default=2.0, gt=0)
+    max_features: int = Field(default=200_000, ge=100)
+    ngram_max: int = Field(default=4, ge=2, le=6)
+    min_rows: int = Field(default=50, ge=2)
+
+
 class MlflowSection(_Frozen):
     experiment: str = "appeals-urgency"
 
@@ -81,6 +94,7 @@ class UrgencyConfig(_Frozen):
     data: UrgencyDataConfig = UrgencyDataConfig()
     classifier: ClassifierConfig = ClassifierConfig()
     combine: CombineConfig = CombineConfig()
+    low_stage: LowStageConfig = LowStageConfig()
     mlflow: MlflowSection = MlflowSection()
     gates: Gates = Gates()
 

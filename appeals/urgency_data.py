@@ -4,6 +4,9 @@
 - `load_unlabelled`: the real appeals of the configured datasets, deduplicated by normalised text, with
   every dev text removed (no leakage from the weak-label training set into evaluation);
 - `weak_labels`: the labelling functions' combined vote (rows where every function abstains drop out);
+- `load_annotations`: real appeals labelled by the rubric in the project (data/urgency_annotations.csv:
+  dataset ids and levels, no text), joined with their texts from the datasets; their level replaces
+  the weak label of the same text, with a larger sample weight;
 - `merge_corrections`: operator corrections (feedback) replace the weak label of the same appeal and
   are added when new, with a larger sample weight: a person's judgement outranks a rule's.
 """
@@ -67,6 +70,60 @@ def load_unlabelled(data_dir: Path | None, cfg: UrgencyConfig, exclude: list[str
     if cfg.data.max_train and len(frame) > cfg.data.max_train:
         frame = frame.sample(n=cfg.data.max_train, random_state=cfg.data.seed)
     return frame.drop(columns="key").reset_index(drop=True)
+
+
+def annotated_rows(table: pd.DataFrame, texts: pd.DataFrame, source: str | Path = "annotations",
+                   exclude: list[str] | None = None) -> pd.DataFrame:
+    """Rows (text, created_at, urgency) of an annotation table (columns id, urgency) whose ids are
+    looked up in `texts` (columns id, text); rows whose text is in `exclude` (dev.csv) are dropped.
+
+    Every problem is reported with the file, the row (1 = the first line after the header) and the
+    field: a missing column, an unknown level, a repeated id, an id in none of the datasets."""
+    from appeals.datasets import LoadError
+
+    missing = {"id", "urgency"} - set(table.columns)
+    if missing:
+        raise LoadError(f"{source}: missing columns {sorted(missing)}; expected id, urgency")
+    problems = []
+    ids = table["id"].astype(str).str.strip()
+    levels = table["urgency"].astype(str).str.strip()
+    known = dict(zip(texts["id"].astype(str), texts["text"], strict=True))
+    for row, (item, level, repeated) in enumerate(zip(ids, levels, ids.duplicated(), strict=True), start=1):
+        if level not in LEVELS:
+            problems.append(f"row {row}, field urgency: {level!r} is not one of {list(LEVELS)}")
+        if repeated:
+            problems.append(f"row {row}, field id: {item!r} is labelled twice")
+        elif item not in known:
+            problems.append(f"row {row}, field id: {item!r} is in none of the datasets read")
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise LoadError(f"{source}: " + "; ".join(problems[:5]) + more)
+    out = pd.DataFrame({"text": [str(known[i]) for i in ids], "created_at": None,
+                        "urgency": levels.to_numpy()})
+    for column in table.columns.difference(["id", "urgency", "text", "created_at"]):
+        out[column] = table[column].to_numpy()  # e.g. the annotation batch
+    banned = {normalize_for_dedup(t) for t in exclude or []}
+    return out[~out["text"].map(normalize_for_dedup).isin(banned)].reset_index(drop=True)
+
+
+def load_annotations(data_dir: Path | None, cfg: UrgencyConfig, exclude: list[str] | None = None) -> pd.DataFrame:
+    """`data.annotations` (a CSV of the project, path relative to its root) joined with the texts of
+    the configured datasets; an empty frame when the config names no annotation file.
+
+    `created_at` stays empty: the annotators judged undated texts as written in the heating season,
+    as dev.csv was labelled."""
+    from appeals.config import project_root
+    from appeals.datasets import LoadError, load_any
+
+    if not cfg.data.annotations:
+        return pd.DataFrame(columns=["text", "created_at", "urgency"])
+    path = Path(cfg.data.annotations)
+    path = path if path.is_absolute() else project_root() / path
+    if not path.exists():
+        raise LoadError(f"{path}: the urgency annotation file named in the config (data.annotations) is missing")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    texts = pd.concat([load_any(name, data_dir).frame[["id", "text"]] for name in cfg.data.datasets])
+    return annotated_rows(table, texts, path, exclude)
 
 
 def weak_votes(frame: pd.DataFrame, model: object) -> tuple[list, np.ndarray, list[str | None]]:

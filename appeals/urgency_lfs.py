@@ -74,9 +74,10 @@ def cr_wires(ctx: Context) -> bool:
 
 @lf("critical", "an open or missing manhole")
 def cr_manhole(ctx: Context) -> bool:
+    # «чуть не провалились» glues to «не_провалиться»: a near miss is still the danger.
     return near(ctx, W("люк", "колодец"),
-                W("открытый", "открыть", "нет", "без", "отсутствовать", "отсутствие", "провалиться",
-                  "сдвинуть", "сорвать", "упасть", "открытие"), 3)
+                W("открытый", "открыть", "открыто", "нет", "без", "отсутствовать", "отсутствие", "провалиться",
+                  "не_провалиться", "сдвинуть", "сорвать", "упасть", "открытие", "треснуть"), 3)
 
 
 @lf("critical", "a tree fallen or about to fall")
@@ -125,11 +126,12 @@ def cr_no_utility(ctx: Context) -> bool:
 
 @lf("critical", "icicles or snow masses hanging or falling from roofs")
 def cr_icicles(ctx: Context) -> bool:
-    if has(ctx, W("сосулька", "глыба")):
+    # «сосули» (colloquial) is lemmatised to «сосулить» or «сосуля».
+    if has(ctx, W("сосулька", "глыба", "сосулить", "сосуля")) or near(ctx, W("ледяной"), W("навес", "глыба"), 1):
         return True
     return has(ctx, W("крыша", "кровля")) and near(
         ctx, W("снег", "лед", "наледь", "шифер", "снежный"),
-        W("сойти", "упасть", "падать", "сход", "свисать", "висеть", "сползать", "съехать"), 3)
+        W("сойти", "упасть", "падать", "сход", "свисать", "висеть", "сползать", "съехать"), 8)
 
 
 @lf("critical", "attacks by stray dogs")

@@ -1,6 +1,7 @@
 """Training and honest evaluation of the urgency model.
 
-- `prepare_training`: weak labels on the unlabelled real appeals (dev texts removed), prepared once;
+- `prepare_training`: weak labels on the unlabelled real appeals (dev texts removed), prepared once
+  (with `data.annotations_in_training`, the project's annotated appeals replace their weak labels);
 - `fit_model`: the classifier on weak labels (+ gold rows, e.g. corrections or dev folds, weighted);
 - `tune`: the blend weight and the critical threshold on labelled rows (grid from the config), read
   through `gold_oof_proba`: what a model that learned from the other gold rows says about each row;
@@ -29,7 +30,14 @@ from appeals.labelmodel import LEVELS
 from appeals.text import normalize_for_dedup
 from appeals.urgency import UrgencyModel
 from appeals.urgency_config import CombineConfig, UrgencyConfig
-from appeals.urgency_data import CORRECTION_WEIGHT, load_dev, load_unlabelled, merge_corrections, weak_votes
+from appeals.urgency_data import (
+    CORRECTION_WEIGHT,
+    load_annotations,
+    load_dev,
+    load_unlabelled,
+    merge_corrections,
+    weak_votes,
+)
 
 
 def model_from_config(cfg: UrgencyConfig) -> UrgencyModel:
@@ -44,24 +52,47 @@ def model_from_config(cfg: UrgencyConfig) -> UrgencyModel:
 
 @dataclass
 class Prepared:
-    """Rows ready for the classifier: its input strings, labels and sample weights."""
+    """Rows ready for the classifier: its input strings, labels and sample weights.
+
+    `person`: the level was given by a person (dev.csv, annotations, corrections), not by the rules;
+    `masked`: the cleaned, masked text of each such row (what the normal/low stage reads). A row of
+    weight 0 serves the normal/low stage only."""
 
     inputs: list[str]
     labels: list[str]
     weights: np.ndarray
     frame: pd.DataFrame = field(repr=False)
     votes: np.ndarray | None = field(default=None, repr=False)
+    masked: list[str] | None = field(default=None, repr=False)
+    person: np.ndarray | None = field(default=None, repr=False)
+
+    def masked_texts(self) -> list[str]:
+        return self.masked if self.masked is not None else [""] * len(self.labels)
+
+    def by_person(self) -> np.ndarray:
+        return self.person if self.person is not None else np.zeros(len(self.labels), dtype=bool)
+
+    def weak_labels(self) -> list[str]:
+        """The levels the rules gave (rows no person labelled)."""
+        return [label for label, person in zip(self.labels, self.by_person(), strict=True) if not person]
+
+    def weak_count(self) -> int:
+        return len(self.labels) - int(self.by_person().sum())
 
     def plus(self, other: Prepared) -> Prepared:
         return Prepared(self.inputs + other.inputs, self.labels + other.labels,
                         np.concatenate([self.weights, other.weights]),
-                        pd.concat([self.frame, other.frame], ignore_index=True))
+                        pd.concat([self.frame, other.frame], ignore_index=True),
+                        masked=self.masked_texts() + other.masked_texts(),
+                        person=np.concatenate([self.by_person(), other.by_person()]))
 
 
 def prepare_rows(model: UrgencyModel, frame: pd.DataFrame, weight: float) -> Prepared:
+    """Rows whose level a person gave (gold, annotations, corrections)."""
     contexts, _ = model.prepare(frame)
     return Prepared(model.classifier_input(contexts), frame["urgency"].tolist(),
-                    np.full(len(frame), weight), frame.reset_index(drop=True))
+                    np.full(len(frame), weight), frame.reset_index(drop=True),
+                    masked=[ctx.text for ctx in contexts], person=np.ones(len(frame), dtype=bool))
 
 
 def prepare_training(cfg: UrgencyConfig, data_dir: Path | None, dev: pd.DataFrame) -> Prepared:
@@ -74,13 +105,43 @@ def prepare_training(cfg: UrgencyConfig, data_dir: Path | None, dev: pd.DataFram
     keep = [i for i, label in enumerate(labels) if label is not None]
     inputs = model.classifier_input([contexts[i] for i in keep])
     weak = frame.iloc[keep].assign(urgency=[labels[i] for i in keep], weight=1.0, origin="weak")
-    return Prepared(inputs, weak["urgency"].tolist(), np.ones(len(keep)), weak.reset_index(drop=True),
+    rows = Prepared(inputs, weak["urgency"].tolist(), np.ones(len(keep)), weak.reset_index(drop=True),
                     votes=votes)
+    if cfg.data.annotations and (cfg.data.annotations_in_training or cfg.low_stage.enabled):
+        annotated = prepare_annotated(cfg, data_dir, dev)
+        if cfg.data.annotations_in_training:
+            # A person's level replaces the rules' vote on the same text.
+            rows = without_texts(rows, annotated.frame["text"].tolist())
+        rows = rows.plus(annotated)
+        rows.votes = votes
+    return rows
+
+
+def prepare_annotated(cfg: UrgencyConfig, data_dir: Path | None, dev: pd.DataFrame) -> Prepared:
+    """The project's annotated real appeals (data.annotations, dev texts removed) as rows weighted
+    `data.annotation_weight` for the classifier, or 0 (the normal/low stage only) unless
+    `data.annotations_in_training`."""
+    annotated = load_annotations(data_dir, cfg, exclude=dev["text"].tolist()).assign(origin="annotated")
+    rows = prepare_rows(model_from_config(cfg), annotated, cfg.data.annotation_weight)
+    if not cfg.data.annotations_in_training:
+        rows.weights = np.zeros(len(rows.labels))
+    return rows
 
 
 def fit_model(cfg: UrgencyConfig, rows: Prepared) -> UrgencyModel:
+    """The classifier on the rows of positive weight; with `low_stage.enabled`, the normal/low stage
+    on every row whose level (normal or low) a person gave."""
     model = model_from_config(cfg)
-    return model.fit_inputs(rows.inputs, rows.labels, rows.weights)
+    main = np.flatnonzero(rows.weights > 0)
+    model.fit_inputs([rows.inputs[i] for i in main], [rows.labels[i] for i in main], rows.weights[main])
+    if cfg.low_stage.enabled:
+        labels = np.asarray(rows.labels)
+        stage = np.flatnonzero(rows.by_person() & np.isin(labels, ["normal", "low"]))
+        texts = rows.masked_texts()
+        if len(stage) >= cfg.low_stage.min_rows and len(set(labels[stage])) == 2:
+            model.fit_low_stage([texts[i] for i in stage], labels[stage].tolist(), C=cfg.low_stage.C,
+                                max_features=cfg.low_stage.max_features, ngram_max=cfg.low_stage.ngram_max)
+    return model
 
 
 def _objective(y: np.ndarray, pred: np.ndarray, combine: CombineConfig) -> tuple[bool, bool, float]:
@@ -163,12 +224,14 @@ def cross_validate(cfg: UrgencyConfig, data_dir: Path | None, gold_in_training: 
         proba[test_idx] = p
         pred[test_idx] = np.array(LEVELS)[model.decide(p, threshold)]
         folds.append({"fold": k, "blend": blend, "critical_threshold": threshold})
-    return CVResult(y=y, pred=pred.astype(str), proba=proba, folds=folds, weak_rows=len(weak.labels))
+    return CVResult(y=y, pred=pred.astype(str), proba=proba, folds=folds, weak_rows=weak.weak_count())
 
 
 def _subset(rows: Prepared, idx: np.ndarray) -> Prepared:
+    masked = rows.masked_texts()
     return Prepared([rows.inputs[i] for i in idx], [rows.labels[i] for i in idx], rows.weights[idx],
-                    rows.frame.iloc[idx].reset_index(drop=True))
+                    rows.frame.iloc[idx].reset_index(drop=True), masked=[masked[i] for i in idx],
+                    person=rows.by_person()[idx])
 
 
 def without_texts(rows: Prepared, texts: list[str]) -> Prepared:
@@ -195,6 +258,34 @@ def train_final(cfg: UrgencyConfig, data_dir: Path | None, weak: Prepared | None
     rows = without_texts(weak, gold["text"].tolist()).plus(prepare_rows(base, gold, CORRECTION_WEIGHT))
     model = fit_model(cfg, rows)
     return model.set_params(blend=blend, critical_threshold=threshold)
+
+
+def annotated_cv(cfg: UrgencyConfig, data_dir: Path | None, weak: Prepared | None = None) -> CVResult:
+    """The shipped recipe scored on the project's annotated appeals (a random sample of real ones).
+
+    Blend and threshold are tuned on dev.csv as `train_final` does; each annotated appeal is then
+    predicted by a model trained on the weak rows (annotated texts removed), all of dev.csv and the
+    annotated appeals of the other folds (for the normal/low stage; for the classifier too when
+    `data.annotations_in_training`)."""
+    dev = load_dev(data_dir, cfg)
+    weak = weak if weak is not None else prepare_training(cfg, data_dir, dev)
+    annotated = prepare_annotated(cfg, data_dir, dev)
+    shipped = train_final(cfg, data_dir, weak=weak)
+    pool = without_texts(weak, annotated.frame["text"].tolist())
+    pool = pool.plus(prepare_rows(shipped, dev.assign(created_at=None), CORRECTION_WEIGHT))
+    y = np.asarray(annotated.labels)
+    pred = np.empty(len(y), dtype=object)
+    proba = np.zeros((len(y), len(LEVELS)))
+    splitter = StratifiedKFold(n_splits=cfg.combine.cv_folds, shuffle=True, random_state=cfg.data.seed)
+    for train_idx, test_idx in splitter.split(y, y):
+        # The other folds' annotations: classifier rows when in training, the normal/low stage's always.
+        model = fit_model(cfg, pool.plus(_subset(annotated, train_idx))).set_params(
+            blend=shipped.blend, critical_threshold=shipped.critical_threshold)
+        part = annotated.frame.iloc[test_idx]
+        proba[test_idx] = model.predict_proba(part)
+        pred[test_idx] = np.array(LEVELS)[model.decide(proba[test_idx])]
+    folds = [{"blend": shipped.blend, "critical_threshold": shipped.critical_threshold}]
+    return CVResult(y=y, pred=pred.astype(str), proba=proba, folds=folds, weak_rows=pool.weak_count())
 
 
 def cv_metrics(result: CVResult) -> dict[str, float]:

@@ -46,7 +46,7 @@ def train(
         fixes = _corrections(corrections, from_store)
         console.print("weak labels on the unlabelled appeals …")
         weak = prepare_training(cfg, folder, load_dev(folder, cfg))
-        console.print(f"{len(weak.labels)} weak-labelled appeals; cross-validating on the gold set ({cfg.data.dev_path}) …")
+        console.print(f"{weak.weak_count()} weak-labelled appeals; cross-validating on the gold set ({cfg.data.dev_path}) …")
         metrics = cv_metrics(cross_validate(cfg, folder, weak=weak))
         model = train_final(cfg, folder, weak=weak, corrections=fixes)
         version = log_and_register(model, metrics, cfg, {"corrections": 0 if fixes is None else len(fixes)},
