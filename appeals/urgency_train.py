@@ -304,6 +304,28 @@ def cv_metrics(result: CVResult) -> dict[str, float]:
     }
 
 
+def run_params(model: UrgencyModel, cfg: UrgencyConfig) -> dict[str, Any]:
+    """What an MLflow run records of how the model was made: tuned values, the normal/low stage and
+    the annotation file it learned from (with a hash of its content, as the file can change)."""
+    import hashlib
+
+    from appeals.config import project_root
+
+    params: dict[str, Any] = {
+        "blend": model.blend, "critical_threshold": model.critical_threshold,
+        "low_stage": getattr(model, "low_stage_", None) is not None,
+        "low_stage_C": cfg.low_stage.C, "low_stage_ngram_max": cfg.low_stage.ngram_max,
+        "annotations": cfg.data.annotations or "none",
+        "annotations_in_training": cfg.data.annotations_in_training,
+    }
+    if cfg.data.annotations:
+        path = Path(cfg.data.annotations)
+        path = path if path.is_absolute() else project_root() / path
+        params["annotations_sha256"] = (hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+                                        if path.exists() else "missing")
+    return params
+
+
 def log_and_register(model: UrgencyModel, metrics: dict[str, float], cfg: UrgencyConfig,
                      params: dict[str, Any], register: bool = True) -> str | None:
     """Log the model with its CV figures in MLflow and register it as `appeals-urgency`."""
@@ -316,7 +338,7 @@ def log_and_register(model: UrgencyModel, metrics: dict[str, float], cfg: Urgenc
     registry.use_experiment(cfg.mlflow.experiment)  # artifacts beside the database, not in ./mlruns
     dataset = "+".join(cfg.data.datasets) + f"+{cfg.data.dev_path}"
     with mlflow.start_run(run_name="urgency"):
-        mlflow.log_params({**params, "blend": model.blend, "critical_threshold": model.critical_threshold})
+        mlflow.log_params({**params, **run_params(model, cfg)})
         mlflow.log_metrics(metrics)
         mlflow.set_tags({"task": "urgency", "dataset": dataset,
                          "dataset_hash": hashlib.sha256(dataset.encode()).hexdigest()[:16],

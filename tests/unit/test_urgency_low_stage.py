@@ -78,3 +78,18 @@ def test_subsets_keep_texts_and_person_flags() -> None:
     assert part.masked == ["a", "c"]
     assert part.by_person().tolist() == [False, True]
     assert part.weights.tolist() == [1.0, 0.0]
+
+
+def test_the_run_records_the_stage_and_the_annotation_file() -> None:
+    import hashlib
+
+    from appeals.config import project_root
+    from appeals.urgency_train import run_params
+
+    cfg = load_urgency_config()
+    params = run_params(_stage_model(), cfg)
+    digest = hashlib.sha256((project_root() / cfg.data.annotations).read_bytes()).hexdigest()[:16]
+    assert params["low_stage"] is True and params["annotations_sha256"] == digest
+    demo = load_urgency_config(project_root() / "training/configs/urgency_demo.toml")
+    plain = run_params(model_from_config(demo), demo)
+    assert plain["low_stage"] is False and plain["annotations"] == "none" and "annotations_sha256" not in plain
