@@ -5,8 +5,8 @@
   every dev text removed (no leakage from the weak-label training set into evaluation);
 - `weak_labels`: the labelling functions' combined vote (rows where every function abstains drop out);
 - `load_annotations`: real appeals labelled by the rubric in the project (data/urgency_annotations.csv:
-  dataset ids and levels, no text), joined with their texts from the datasets; their level replaces
-  the weak label of the same text, with a larger sample weight;
+  dataset ids and levels, no text), joined with their texts from the datasets (they train the
+  normal/low stage and, with `data.annotations_in_training`, replace the weak label of the same text);
 - `merge_corrections`: operator corrections (feedback) replace the weak label of the same appeal and
   are added when new, with a larger sample weight: a person's judgement outranks a rule's.
 """
@@ -106,19 +106,27 @@ def annotated_rows(table: pd.DataFrame, texts: pd.DataFrame, source: str | Path 
     return out[~out["text"].map(normalize_for_dedup).isin(banned)].reset_index(drop=True)
 
 
+def annotations_path(cfg: UrgencyConfig) -> Path | None:
+    """The annotation file the config names (`data.annotations`, relative to the project's root), or None."""
+    from appeals.config import project_root
+
+    if not cfg.data.annotations:
+        return None
+    path = Path(cfg.data.annotations)
+    return path if path.is_absolute() else project_root() / path
+
+
 def load_annotations(data_dir: Path | None, cfg: UrgencyConfig, exclude: list[str] | None = None) -> pd.DataFrame:
     """`data.annotations` (a CSV of the project, path relative to its root) joined with the texts of
     the configured datasets; an empty frame when the config names no annotation file.
 
     `created_at` stays empty: the annotators judged undated texts as written in the heating season,
     as dev.csv was labelled."""
-    from appeals.config import project_root
     from appeals.datasets import LoadError, load_any
 
-    if not cfg.data.annotations:
+    path = annotations_path(cfg)
+    if path is None:
         return pd.DataFrame(columns=["text", "created_at", "urgency"])
-    path = Path(cfg.data.annotations)
-    path = path if path.is_absolute() else project_root() / path
     if not path.exists():
         raise LoadError(f"{path}: the urgency annotation file named in the config (data.annotations) is missing")
     table = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -32,6 +32,7 @@ from appeals.urgency import UrgencyModel
 from appeals.urgency_config import CombineConfig, UrgencyConfig
 from appeals.urgency_data import (
     CORRECTION_WEIGHT,
+    annotations_path,
     load_annotations,
     load_dev,
     load_unlabelled,
@@ -260,8 +261,10 @@ def train_final(cfg: UrgencyConfig, data_dir: Path | None, weak: Prepared | None
     return model.set_params(blend=blend, critical_threshold=threshold)
 
 
-def annotated_cv(cfg: UrgencyConfig, data_dir: Path | None, weak: Prepared | None = None) -> CVResult:
-    """The shipped recipe scored on the project's annotated appeals (a random sample of real ones).
+def annotated_cv(cfg: UrgencyConfig, data_dir: Path | None,
+                 weak: Prepared | None = None) -> tuple[CVResult, pd.DataFrame]:
+    """The shipped recipe scored on the project's annotated appeals (a random sample of real ones), and
+    those appeals (the annotation file's columns, e.g. its batch) in the order of the result.
 
     Blend and threshold are tuned on dev.csv as `train_final` does; each annotated appeal is then
     predicted by a model trained on the weak rows (annotated texts removed), all of dev.csv and the
@@ -285,14 +288,14 @@ def annotated_cv(cfg: UrgencyConfig, data_dir: Path | None, weak: Prepared | Non
         proba[test_idx] = model.predict_proba(part)
         pred[test_idx] = np.array(LEVELS)[model.decide(proba[test_idx])]
     folds = [{"blend": shipped.blend, "critical_threshold": shipped.critical_threshold}]
-    return CVResult(y=y, pred=pred.astype(str), proba=proba, folds=folds, weak_rows=pool.weak_count())
+    result = CVResult(y=y, pred=pred.astype(str), proba=proba, folds=folds, weak_rows=pool.weak_count())
+    return result, annotated.frame
 
 
-def cv_metrics(result: CVResult) -> dict[str, float]:
-    """The figures the gates and RESULTS.md read, from out-of-fold predictions on dev.csv."""
+def level_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro-F1 and the critical figures of predictions `pred` against levels `y`."""
     from sklearn.metrics import accuracy_score, precision_score
 
-    y, pred = result.y, result.pred
     crit_true, crit_pred = y == "critical", pred == "critical"
     return {
         "test_accuracy": float(accuracy_score(y, pred)),
@@ -300,16 +303,18 @@ def cv_metrics(result: CVResult) -> dict[str, float]:
         "test_critical_recall": float(recall_score(crit_true, crit_pred, zero_division=0)),
         "test_critical_precision": float(precision_score(crit_true, crit_pred, zero_division=0)),
         "test_critical_to_low": float((crit_true & (pred == "low")).sum()),
-        "weak_rows": float(result.weak_rows),
     }
+
+
+def cv_metrics(result: CVResult) -> dict[str, float]:
+    """The figures the gates and RESULTS.md read, from out-of-fold predictions on dev.csv."""
+    return {**level_metrics(result.y, result.pred), "weak_rows": float(result.weak_rows)}
 
 
 def run_params(model: UrgencyModel, cfg: UrgencyConfig) -> dict[str, Any]:
     """What an MLflow run records of how the model was made: tuned values, the normal/low stage and
     the annotation file it learned from (with a hash of its content, as the file can change)."""
     import hashlib
-
-    from appeals.config import project_root
 
     params: dict[str, Any] = {
         "blend": model.blend, "critical_threshold": model.critical_threshold,
@@ -318,9 +323,8 @@ def run_params(model: UrgencyModel, cfg: UrgencyConfig) -> dict[str, Any]:
         "annotations": cfg.data.annotations or "none",
         "annotations_in_training": cfg.data.annotations_in_training,
     }
-    if cfg.data.annotations:
-        path = Path(cfg.data.annotations)
-        path = path if path.is_absolute() else project_root() / path
+    path = annotations_path(cfg)
+    if path is not None:
         params["annotations_sha256"] = (hashlib.sha256(path.read_bytes()).hexdigest()[:16]
                                         if path.exists() else "missing")
     return params

@@ -103,24 +103,21 @@ READ_BATCHES = range(7)
 
 
 def _figures(y: np.ndarray, pred: np.ndarray) -> str:
-    from sklearn.metrics import f1_score, precision_score, recall_score
+    from appeals.urgency_train import level_metrics
 
-    crit, said = y == "critical", pred == "critical"
-    return (f"macro-F1 {f1_score(y, pred, labels=['critical', 'high', 'normal', 'low'], average='macro'):.3f}, "
-            f"accuracy {(y == pred).mean():.3f}, critical recall {recall_score(crit, said, zero_division=0):.3f}, "
-            f"critical precision {precision_score(crit, said, zero_division=0):.3f}, critical predicted low "
-            f"{int((crit & (pred == 'low')).sum())}")
+    m = level_metrics(y, pred)
+    return (f"macro-F1 {m['test_macro_f1']:.3f}, accuracy {m['test_accuracy']:.3f}, critical recall "
+            f"{m['test_critical_recall']:.3f}, critical precision {m['test_critical_precision']:.3f}, critical "
+            f"predicted low {int(m['test_critical_to_low'])}")
 
 
-def annotated_sample(cfg: object, data_dir: Path, weak: object, dev: pd.DataFrame) -> str:
+def annotated_sample(cfg: object, data_dir: Path, weak: object) -> str:
     """The shipped recipe on the project's annotated random sample of real appeals, by half."""
-    from appeals.urgency_data import load_annotations
     from appeals.urgency_report import confusion_table, markdown_table
     from appeals.urgency_train import annotated_cv
 
-    result = annotated_cv(cfg, data_dir, weak=weak)  # type: ignore[arg-type]
-    batch = load_annotations(data_dir, cfg, exclude=dev["text"].tolist())["batch"].astype(int)  # type: ignore[arg-type]
-    read = batch.isin(READ_BATCHES).to_numpy()
+    result, annotated = annotated_cv(cfg, data_dir, weak=weak)  # type: ignore[arg-type]
+    read = annotated["batch"].astype(int).isin(READ_BATCHES).to_numpy()
     levels = pd.Series(result.y).value_counts()
     in_training = "trained on the other folds as well" if cfg.data.annotations_in_training else "not in training"  # type: ignore[attr-defined]
     return (
@@ -138,7 +135,7 @@ def annotated_sample(cfg: object, data_dir: Path, weak: object, dev: pd.DataFram
         "the rules miss many dangers written in words they do not know (colloquial icicles, open manholes "
         "«открыто», outages asked about as a question, patients in a serious condition). The rules were "
         "refined on dev.csv's errors and fit its wording better than a random stream's.\n\n"
-        "Confusion on all 2,800 (rows: the reader's level):\n\n"
+        f"Confusion on all {len(result.y)} (rows: the reader's level):\n\n"
         + markdown_table(confusion_table(result.y, result.pred))
         + "\n\n" + ANNOTATED_TRIED + " " + RULES_TRIED + "\n\n" + STAGE_KEPT
     )
@@ -222,7 +219,7 @@ def run(data_dir: Path | None) -> str:
         "### Confusion matrix (rows gold, columns predicted)", markdown_table(confusion_table(result.y, result.pred)),
         "### Second reader and a random sample of real appeals",
         second_reader(dev),
-        annotated_sample(cfg, data_dir, weak, dev) if cfg.data.annotations else "No annotated sample configured.",
+        annotated_sample(cfg, data_dir, weak) if cfg.data.annotations else "No annotated sample configured.",
         "### Labelling functions",
         "coverage/overlap/conflict on the unlabelled appeals (share of all appeals); dev_accuracy: share of "
         "dev appeals where the function fires whose gold level is the function's level. Rules alone "
