@@ -371,6 +371,12 @@ def _spelling_key(stem: str | None) -> str | None:
 _DOUBLE = re.compile(r"(.)\1+")
 
 
+def same_street_name(name: str, stem: str) -> bool:
+    """Whether a street's name as written («карла маркса», «восточная») is the street `stem` of a
+    PlaceKey («карл маркс», «восточн»), compared as the place codes compare them."""
+    return _spelling_key(_stem_name(name)) == _spelling_key(stem)
+
+
 def _canon_house(house: str | None) -> str | None:
     """«18/2», «18 к.2», «18, корпус 2» -> «18к2»; «9 А» -> «9а»."""
     if not house:

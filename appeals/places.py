@@ -105,9 +105,15 @@ def _street_name(name: str, gender: str) -> str | None:
     return " ".join(_name_word(w, gender) for w in words).replace("ё", "е")
 
 
-def _postfix_name_ok(word: str) -> bool:
-    """«Советской улице», «Иванова улица» name a street; «Квартира площадью» does not."""
+# Adjectives that make «площадь» a floor area, not a square: «Общая площадь 24.5 кв. м».
+_AREA_WORDS = frozenset({"общий", "жилой", "полезный", "нежилой", "посевной"})
+
+
+def _postfix_name_ok(word: str, street_type: str = "") -> bool:
+    """«Советской улице», «Иванова улица» name a street; «Квартира площадью», «Общая площадь» do not."""
     parse = get_morph().parse(word.lower())[0]
+    if street_type.lower().startswith("площад") and parse.normal_form in _AREA_WORDS:
+        return False
     return parse.tag.POS == "ADJF" or "Surn" in parse.tag or "Name" in parse.tag
 
 
@@ -115,7 +121,7 @@ def _find_street(text: str) -> tuple[str | None, str | None, list[tuple[int, int
     matches = [(m.start(), m.end(), m.group(0)[: m.start("name") - m.start()].strip(), m.group("name"))
                for m in _STREET_RE.finditer(text)]
     matches += [(m.start(), m.end(), m.group("type"), m.group("name")) for m in _STREET_POST_RE.finditer(text)
-                if _postfix_name_ok(m.group("name"))]
+                if _postfix_name_ok(m.group("name"), m.group("type"))]
     for start, end, kind, raw_name in sorted(matches):
         street_type = _street_type(kind)
         name = _street_name(raw_name, _GENDER.get(street_type, ""))
@@ -172,9 +178,27 @@ def _places_default(text: str) -> Places:
     return _extract_places(text, _default())
 
 
+def _house_from_place_key(text: str, street: str) -> str | None:
+    """The house the grouping's address patterns read for the same street, where ours read none
+    («дома 5 на улице Ленина», «с домов 51 по 61 на ул Восточной», «Васнецова 8А»); a plain number
+    with an optional letter only, so a building («18к2») or a crossing is never given as a house."""
+    from appeals.dedupe_places import extract_place_key, same_street_name
+
+    key = extract_place_key(text)
+    if key.house and key.street and _PLAIN_HOUSE_RE.fullmatch(key.house) and same_street_name(
+            street.split(" ", 1)[-1], key.street):
+        return key.house
+    return None
+
+
+_PLAIN_HOUSE_RE = re.compile(r"\d{1,4}[а-д]?")
+
+
 def _extract_places(text: str, gaz: Gazetteer) -> Places:
     text = normalize_lookalikes(text)
     street, house, skip = _find_street(text)
+    if street and not house:
+        house = _house_from_place_key(text, street)
     settlement = None
     for m in _SETTLEMENT_RE.finditer(text):
         settlement = geo_lemma(m.group("name"))

@@ -31,6 +31,25 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {cores} cores, {mem}, Python {platform.python_version()}"
 
 
+def cpu_reference() -> float:
+    """Milliseconds a fixed pure-Python workload takes (best of three), to compare machines and hours.
+
+    Benchmarks of this project are pure-Python bound (tokenising, dictionary look-ups), so the same
+    code can run two or three times slower on a slower host; the figure printed beside each bench
+    section says how fast the host was when it ran. Lower is faster.
+    """
+    words = ("труба", "прорвало", "подъезд", "дом", "12", "отопление", "нет", "третий", "день")
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        counts: dict[str, int] = {}
+        for i in range(120_000):
+            token = words[i % 9] + words[(i * 7) % 9][:3]
+            counts[token] = counts.get(token, 0) + len(token.lower())
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def run_sections(kind: str, names: list[str], only: list[str] | None, data_dir: Path | None) -> None:
     """Run the named sections (all, or `only`), store each one's Markdown, rebuild RESULTS.md."""
     RESULTS_DIR.mkdir(exist_ok=True)
@@ -38,12 +57,17 @@ def run_sections(kind: str, names: list[str], only: list[str] | None, data_dir: 
         if only and name not in only:
             continue
         module = importlib.import_module(f"evaluation.{kind}_{name}")
+        before = cpu_reference() if kind == "bench" else None
         started = time.perf_counter()
         print(f"== {kind} {name}", flush=True)
         body = module.run(data_dir)
         took = time.perf_counter() - started
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        text = f"{body.rstrip()}\n\n_Measured {stamp} on {machine()}; section took {took:.0f} s._\n"
+        speed = ""
+        if before is not None:
+            speed = (f" CPU reference workload (`evaluation.harness.cpu_reference`, lower is faster): "
+                     f"{before:.0f} ms before, {cpu_reference():.0f} ms after.")
+        text = f"{body.rstrip()}\n\n_Measured {stamp} on {machine()}; section took {took:.0f} s._{speed}\n"
         (RESULTS_DIR / f"{kind}_{name}.md").write_text(text, encoding="utf-8")
         print(text, flush=True)
     write_results()

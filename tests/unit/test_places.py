@@ -26,6 +26,14 @@ from appeals.places import Places, extract_places
         ("пер. Лесной", "переулок лесной", None),
         ("Прошу улицу почистить", None, None),
         ("Квартира площадью 54 кв. м", None, None),
+        ("Общая площадь 24.5 кв. м, жилая площадь 18", None, None),  # a floor area, not a square
+        # the house written before the street, or after a range word: read as the grouping reads it
+        ("Во дворе дома 5 на улице Ленина не вывозят мусор", "улица ленина", "5"),
+        ("На ул Восточной с домов 51 по 61 нет фонарей", "улица восточная", "51"),
+        ("Когда заменят бак напротив дома 91 ул. Карла Маркса", "улица карла маркса", "91"),
+        # ... but never another street's house, a building or a crossing
+        ("На ул. Ленина яма, а у дома 7 по ул. Мира лужа", "улица ленина", None),
+        ("на перекрёстке ул. Попова и ул. Луначарского", "улица попова", None),
         ("Детская площадка сломана", None, None),
         ("грязь на улицах Лысьвы", None, None),
     ],

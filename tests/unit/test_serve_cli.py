@@ -41,3 +41,19 @@ def test_curl_example_is_one_valid_shell_command() -> None:
     assert words[:3] == ["curl", "-s", "http://127.0.0.1:3000/classify"]
     assert "X-API-Key: k'ey" in words
     assert json.loads(words[words.index("-d") + 1]) == EXAMPLE
+
+
+@pytest.mark.parametrize("preset", [None, "true"])
+def test_the_cli_quiets_mlflows_download_bars_unless_asked(monkeypatch: pytest.MonkeyPatch,
+                                                             preset: str | None) -> None:
+    import os
+
+    import appeals.cli as cli
+
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", preset or "unset")  # restored afterwards
+    if preset is None:
+        monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    monkeypatch.setattr(cli, "build_app", lambda: (lambda: None))
+    cli.main()
+    assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == (preset or "false")
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
