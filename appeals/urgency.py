@@ -194,13 +194,16 @@ class UrgencyModel(ClassifierMixin, BaseEstimator):
         return out
 
     def combine(self, contexts: Sequence[Context], scores: np.ndarray, clf_proba: np.ndarray,
-                blend: float | None = None) -> np.ndarray:
-        """Blend classifier and rule distributions, then cap off-season heating complaints."""
+                blend: float | None = None, low: np.ndarray | None = None) -> np.ndarray:
+        """Blend classifier and rule distributions, then cap off-season heating complaints.
+
+        `low`: the normal/low stage's `low_share` of these contexts when the caller has it already
+        (tuning combines the same rows once per blend); computed here otherwise."""
         blend = self.blend if blend is None else blend
         rules = vote_distribution(scores)
         fired = scores.sum(axis=1) > 0
         proba = np.where(fired[:, None], blend * clf_proba + (1 - blend) * rules, clf_proba)
-        low = self.low_share(contexts)
+        low = self.low_share(contexts) if low is None else low
         if low is not None:
             normal_at, low_at = LEVELS.index("normal"), LEVELS.index("low")
             share = proba[:, normal_at] + proba[:, low_at]

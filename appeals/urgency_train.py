@@ -162,8 +162,9 @@ def tune(model: UrgencyModel, contexts: list, scores: np.ndarray, clf_proba: np.
     """(blend, critical_threshold) best on these rows by `_objective` (grids from the config)."""
     best: tuple[tuple[bool, bool, float], float, float] | None = None
     levels = np.array(LEVELS)
+    low = model.low_share(contexts)  # the same for every blend
     for blend in combine.blend_grid:
-        proba = model.combine(contexts, scores, clf_proba, blend=blend)
+        proba = model.combine(contexts, scores, clf_proba, blend=blend, low=low)
         for threshold in combine.threshold_grid:
             value = _objective(y, levels[model.decide(proba, threshold)], combine)
             if best is None or value > best[0]:

@@ -93,3 +93,29 @@ def test_the_run_records_the_stage_and_the_annotation_file() -> None:
     demo = load_urgency_config(project_root() / "training/configs/urgency_demo.toml")
     plain = run_params(model_from_config(demo), demo)
     assert plain["low_stage"] is False and plain["annotations"] == "none" and "annotations_sha256" not in plain
+
+
+def test_tuning_runs_the_stage_once_and_chooses_as_if_it_ran_per_blend(monkeypatch: pytest.MonkeyPatch) -> None:
+    from appeals.urgency_train import tune
+
+    model = _stage_model()
+    texts = [*QUESTIONS[:6], *REQUESTS[:6]]
+    contexts, scores = model.prepare(texts)
+    rng = np.random.default_rng(0)
+    clf = rng.dirichlet(np.ones(4), size=len(texts))
+    y = np.array(["low"] * 6 + ["normal"] * 6)
+    combine = load_urgency_config().combine
+    expected = max(((b, t) for b in combine.blend_grid for t in combine.threshold_grid),
+                   key=lambda bt: _objective_of(model, contexts, scores, clf, y, combine, *bt))
+    calls = []
+    real = model.low_share
+    monkeypatch.setattr(model, "low_share", lambda ctx: calls.append(1) or real(ctx))
+    assert tune(model, contexts, scores, clf, y, combine) == expected
+    assert len(calls) == 1
+
+
+def _objective_of(model, contexts, scores, clf, y, combine, blend, threshold):  # type: ignore[no-untyped-def]
+    from appeals.urgency_train import _objective
+
+    proba = model.combine(contexts, scores, clf, blend=blend)  # the stage run again for each blend
+    return _objective(y, np.array(LEVELS)[model.decide(proba, threshold)], combine)
