@@ -100,7 +100,12 @@ def _phone_ok(candidate: str) -> bool:
     return len(digits) == 10 and digits[0] in "3489"
 
 
+_DIGIT_RE = re.compile(r"\d")
+
+
 def _phones(text: str) -> list[Span]:
+    if not _DIGIT_RE.search(text):  # every phone pattern needs a digit
+        return []
     spans = [(m.start(), m.end(), "ТЕЛЕФОН") for m in _PHONE_RE.finditer(text) if _phone_ok(m.group(0))]
     spans += [(m.start(), m.end(), "ТЕЛЕФОН") for m in _LOCAL_PHONE_RE.finditer(text)]
     for cue in _PHONE_CUE_RE.finditer(text):
@@ -114,6 +119,8 @@ def _phones(text: str) -> list[Span]:
 
 
 def _documents(text: str) -> list[Span]:
+    if not _DIGIT_RE.search(text):  # every document pattern needs a digit
+        return []
     spans = [(m.start("num"), m.end("num"), "ДОКУМЕНТ") for m in _DOC_RE.finditer(text)
              if len(re.sub(r"\D", "", m.group("num"))) >= 6]
     spans += [(m.start(), m.end(), "ДОКУМЕНТ") for m in _SNILS_RE.finditer(text)]
@@ -121,9 +128,16 @@ def _documents(text: str) -> list[Span]:
     return spans
 
 
+# Every private-address cue of _ADDR_TRIGGER_RE holds one of these words: a text with none of them
+# and no flat number has no home address, and the costly chain pattern is not run on it.
+_ADDR_CUE_WORD_RE = re.compile(r"прожива|живу|живем|живём|прописан|зарегистрирован|адрес|жительств", re.IGNORECASE)
+
+
 def _addresses(text: str) -> list[Span]:
     spans = [(m.start(), m.end(), "АДРЕС") for m in _FLAT_RE.finditer(text)]
     flats = [s for s, _, _ in spans]  # found on the whole text, so «50 кв.м» is no flat
+    if not flats and not _ADDR_CUE_WORD_RE.search(text):
+        return spans
     for m in _ADDR_CHAIN_RE.finditer(text):
         private = any(m.start() <= f < m.end() for f in flats) or bool(
             _ADDR_TRIGGER_RE.search(text[max(0, m.start() - 60):m.start()]))

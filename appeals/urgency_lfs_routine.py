@@ -98,7 +98,7 @@ def lo_opinion(ctx: Context) -> bool:
 
 @lf("low", "advertising, hashtags, links, test texts")
 def lo_spam(ctx: Context) -> bool:
-    letters = [ch for ch in ctx.text if ch.isalpha()]
+    no_letters = not any(ch.isalpha() for ch in ctx.text)
     link_only = "http" in ctx.lower and len(ctx.tokens) < 25
-    return not letters or ctx.text.count("#") >= 2 or link_only or has(
+    return no_letters or ctx.text.count("#") >= 2 or link_only or has(
         ctx, W("реклама", "подкаст", "вакансия", "розыгрыш", "конкурс", "репост"))

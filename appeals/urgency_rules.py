@@ -64,6 +64,13 @@ def _token_set(tokens: tuple[str, ...]) -> frozenset[str]:
     return frozenset(tokens)
 
 
+@lru_cache(maxsize=64)
+def _joined(tokens: tuple[str, ...]) -> str:
+    """The tokens after one space each: «␠prefix» occurs in it exactly where a token starts with it
+    (lemmas hold no spaces; a glued negation is «не_пахнуть»)."""
+    return "".join(" " + tok for tok in tokens)
+
+
 def make_context(text: str, lemmas: str, month: int | None, heating_months: Iterable[int]) -> Context:
     """Build the context; an unknown month counts as inside the heating season (see urgency.toml)."""
     months = frozenset(heating_months)
@@ -84,10 +91,11 @@ class Vocab(frozenset):
         return self
 
     def __or__(self, other: frozenset[str]) -> Vocab:  # type: ignore[override]
-        return Vocab([*self, *(p + "*" for p in self.prefixes), *_items(other)])
+        # Functions write «FAIL | W(...)» in their bodies: built once per pair of vocabularies.
+        return _union(tuple(_items(self)), tuple(_items(other)))
 
     def __sub__(self, other: frozenset[str]) -> Vocab:  # type: ignore[override]
-        return Vocab([i for i in self if i not in other] + [p + "*" for p in self.prefixes])
+        return _difference(tuple(_items(self)), frozenset(other))
 
     def matches(self, token: str) -> bool:
         return token in self or (bool(self.prefixes) and token.startswith(self.prefixes))
@@ -96,6 +104,16 @@ class Vocab(frozenset):
 def _items(vocab: frozenset[str]) -> list[str]:
     extra = [p + "*" for p in getattr(vocab, "prefixes", ())]
     return [*vocab, *extra]
+
+
+@lru_cache(maxsize=1024)
+def _union(first: tuple[str, ...], second: tuple[str, ...]) -> Vocab:
+    return Vocab([*first, *second])
+
+
+@lru_cache(maxsize=1024)
+def _difference(items: tuple[str, ...], other: frozenset[str]) -> Vocab:
+    return Vocab([i for i in items if i.endswith("*") or i not in other])
 
 
 @lru_cache(maxsize=4096)
@@ -111,9 +129,13 @@ def _as_vocab(vocab: frozenset[str]) -> Vocab:
 def positions(ctx: Context, vocab: frozenset[str]) -> list[int]:
     """Indexes of the tokens matching `vocab`."""
     v = _as_vocab(vocab)
-    if not v.prefixes and v.isdisjoint(ctx.token_set):
-        return []
-    return [i for i, tok in enumerate(ctx.tokens) if v.matches(tok)]
+    if v.isdisjoint(ctx.token_set) and not (
+            v.prefixes and any(" " + p in _joined(ctx.tokens) for p in v.prefixes)):
+        return []  # most functions' words are not in most appeals: no per-token scan then
+    if not v.prefixes:
+        return [i for i, tok in enumerate(ctx.tokens) if tok in v]
+    prefixes = v.prefixes
+    return [i for i, tok in enumerate(ctx.tokens) if tok in v or tok.startswith(prefixes)]
 
 
 def negated(ctx: Context, i: int, after: int = 2) -> bool:
