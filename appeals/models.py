@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from appeals.char_ngrams import CharNgramTfidf
 from appeals.features import (
     CleanTransformer,
     LemmaTransformer,
@@ -92,9 +93,8 @@ def build_features(spec: FamilySpec) -> FeatureUnion:
         parts.append(("word", Pipeline(steps)))
         weights["word"] = spec.word.weight
     if spec.char.enabled:
-        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(spec.char.ngram_min, spec.char.ngram_max),
-                               min_df=spec.char.min_df, max_features=spec.char.max_features,
-                               sublinear_tf=True, dtype=np.float32)
+        char = CharNgramTfidf(ngram_range=(spec.char.ngram_min, spec.char.ngram_max), min_df=spec.char.min_df,
+                              max_features=spec.char.max_features, sublinear_tf=True, dtype=np.float32)
         parts.append(("char", char))
         weights["char"] = spec.char.weight
     if spec.places_weight > 0:

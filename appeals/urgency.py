@@ -164,15 +164,16 @@ class UrgencyModel(ClassifierMixin, BaseEstimator):
         The rules and the weak-label classifier read words; whether an appeal asks only for
         information or asks for something to be done shows in its form (questions, «подскажите»,
         «прошу»), which character n-grams catch. Trained on levels people gave, not on weak labels."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
 
         bad = sorted(set(labels) - {"normal", "low"})
         if bad:
             raise ValueError(f"the normal/low stage learns only normal and low; got {bad}")
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, ngram_max), min_df=2, sublinear_tf=True,
-                                     max_features=max_features)
+        from appeals.char_ngrams import CharNgramTfidf
+
+        vectorizer = CharNgramTfidf(ngram_range=(2, ngram_max), min_df=2, sublinear_tf=True,
+                                    max_features=max_features)
         stage = make_pipeline(vectorizer, LogisticRegression(C=C, class_weight="balanced", max_iter=3000))
         self.low_stage_ = stage.fit(list(texts), list(labels))
         return self

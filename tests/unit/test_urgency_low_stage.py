@@ -59,7 +59,7 @@ def test_fit_model_feeds_the_stage_person_labels_and_the_classifier_positive_wei
     model = fit_model(cfg, weak.plus(annotated))
     vocabulary = model.classifier_.named_steps["tfidfvectorizer"].vocabulary_
     assert "скамейку" not in vocabulary and "подскажите" not in vocabulary  # weight 0: stage only
-    stage_words = model.low_stage_.named_steps["tfidfvectorizer"].vocabulary_
+    stage_words = model.low_stage_.steps[0][1].vocabulary_
     assert " пос" not in stage_words  # the weak rows («пособие») never reach the stage
     assert " ска" in stage_words
 

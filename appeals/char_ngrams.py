@@ -1,0 +1,125 @@
+"""Character n-gram TF-IDF whose transform counts with numpy: the same matrix as scikit-learn's.
+
+`TfidfVectorizer(analyzer="char_wb")` builds every n-gram of every word as a Python string and looks
+each one up in a dict: about 500 strings an appeal, the largest single cost of batch scoring. Here a
+batch of texts becomes one array of code points; each n-gram is packed into one integer (its
+characters' places in the vocabulary's alphabet, and its length), and all n-grams of the batch are
+matched against the vocabulary's packed n-grams at once (`np.searchsorted`). Fitting is left to
+scikit-learn, so the vocabulary, the idf weights and the matrix are exactly those of
+`TfidfVectorizer` with the same parameters (tests/unit/test_char_ngrams.py compares them).
+
+`char_wb` semantics reproduced: the lower-cased text is split on white space, each word padded with
+one space on both sides, and every window of n characters inside a padded word counted, for n from
+the range's lower end up to the padded word's length.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+_LENGTH_BITS = 4  # an n-gram's length, kept in the low bits of its packed key
+
+
+class CharNgramTfidf(TfidfVectorizer):
+    """`TfidfVectorizer(analyzer="char_wb", …)` with a vectorised `transform` (same output)."""
+
+    def __init__(self, *, ngram_range: tuple[int, int] = (2, 5), min_df: float | int = 1,
+                 max_df: float | int = 1.0, max_features: int | None = None, sublinear_tf: bool = False,
+                 dtype: Any = np.float64) -> None:
+        super().__init__(analyzer="char_wb", ngram_range=ngram_range, min_df=min_df, max_df=max_df,
+                         max_features=max_features, sublinear_tf=sublinear_tf, dtype=dtype)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_packed_", None)  # rebuilt from the vocabulary on first use
+        return state
+
+    def _fast_ok(self) -> bool:
+        low, high = self.ngram_range
+        return (self.analyzer == "char_wb" and self.lowercase and self.strip_accents is None
+                and self.preprocessor is None and low >= 1 and low <= 3 and high >= low)
+
+    def _packed(self) -> tuple[np.ndarray, int, np.ndarray, np.ndarray] | None:
+        """(alphabet code points, bits a character, sorted packed keys, their feature indexes), or None
+        when the n-grams do not fit one 63-bit integer (then scikit-learn's path is used)."""
+        cached = getattr(self, "_packed_", None)
+        if cached is not None:
+            return cached or None
+        grams = list(self.vocabulary_)
+        alphabet = np.array(sorted({ord(ch) for gram in grams for ch in gram}), dtype=np.int64)
+        bits = max(1, int(len(alphabet)).bit_length())  # codes 1..len(alphabet); 0 = not in it
+        if bits * self.ngram_range[1] + _LENGTH_BITS > 63 or self.ngram_range[1] >= 2 ** _LENGTH_BITS:
+            self._packed_: tuple[Any, ...] = ()
+            return None
+        code = {int(cp): i + 1 for i, cp in enumerate(alphabet)}
+        keys = np.empty(len(grams), dtype=np.int64)
+        for i, gram in enumerate(grams):
+            packed = 0
+            for ch in gram:
+                packed = (packed << bits) | code[ord(ch)]
+            keys[i] = (packed << _LENGTH_BITS) | len(gram)
+        index = np.fromiter(self.vocabulary_.values(), dtype=np.int64, count=len(grams))
+        order = np.argsort(keys)
+        self._packed_ = (alphabet, bits, keys[order], index[order])
+        return self._packed_
+
+    def transform(self, raw_documents: Any) -> Any:
+        if isinstance(raw_documents, str):
+            raise ValueError("Iterable over raw text documents expected, string object received.")
+        check_is_fitted(self, msg="The TF-IDF vectorizer is not fitted")
+        packed = self._packed() if self._fast_ok() else None
+        if packed is None:
+            return super().transform(raw_documents)
+        counts = char_wb_counts(list(raw_documents), packed, self.ngram_range, len(self.vocabulary_), self.dtype)
+        if self.binary:
+            counts.data.fill(1)
+        return self._tfidf.transform(counts, copy=False)
+
+
+def char_wb_counts(docs: list[str], packed: tuple[np.ndarray, int, np.ndarray, np.ndarray],
+                   ngram_range: tuple[int, int], n_features: int, dtype: Any) -> sp.csr_matrix:
+    """Document x feature counts of the vocabulary's char_wb n-grams (see the module docstring)."""
+    alphabet, bits, keys, index = packed
+    low, high = ngram_range
+    words = [[f" {w} " for w in str(doc).lower().split()] for doc in docs]
+    lengths = np.fromiter((len(w) for ws in words for w in ws), dtype=np.int64)
+    doc_of_word = np.repeat(np.arange(len(docs)), [len(ws) for ws in words])
+    total = int(lengths.sum())
+    if total == 0:
+        return sp.csr_matrix((len(docs), n_features), dtype=dtype)
+    points = np.frombuffer("".join(w for ws in words for w in ws).encode("utf-32-le"), dtype=np.uint32)
+    points = points.astype(np.int64)
+    at = np.searchsorted(alphabet, points)
+    at_clipped = np.minimum(at, len(alphabet) - 1)
+    codes = np.where(alphabet[at_clipped] == points, at_clipped + 1, 0).astype(np.int64)
+    unknown = np.concatenate(([0], np.cumsum(codes == 0)))
+    starts = np.cumsum(lengths) - lengths
+    remaining = np.repeat(lengths, lengths) - (np.arange(total) - np.repeat(starts, lengths))
+    doc_of_char = np.repeat(doc_of_word, lengths)
+    rows, cols = [], []
+    window = codes.copy()  # packed windows of length n starting at each position
+    for n in range(1, high + 1):
+        if n > 1:
+            window = (window[:-1] << bits) | codes[n - 1:]
+        if n < low:
+            continue
+        count = total - n + 1
+        if count <= 0:
+            break
+        ok = (remaining[:count] >= n) & (unknown[n:] - unknown[:count] == 0)
+        found = (window[ok] << _LENGTH_BITS) | n
+        where = np.minimum(np.searchsorted(keys, found), len(keys) - 1)
+        hit = keys[where] == found
+        rows.append(doc_of_char[:count][ok][hit])
+        cols.append(index[where[hit]])
+    row = np.concatenate(rows)
+    col = np.concatenate(cols)
+    matrix = sp.csr_matrix((np.ones(len(row), dtype=dtype), (row, col)), shape=(len(docs), n_features), dtype=dtype)
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix

@@ -1,0 +1,86 @@
+"""CharNgramTfidf: scikit-learn's char_wb TF-IDF, counted with numpy, must give the same matrix."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from appeals.char_ngrams import CharNgramTfidf
+
+TRAIN = [
+    "Во дворе дома 5 на улице Ленина третий день не вывозят мусор",
+    "Прошу отремонтировать скамейку у подъезда №2, дом 18/2",
+    "Подскажите, пожалуйста, когда включат горячую воду?",
+    "Нет отопления в квартире, батареи холодные уже неделю!!!",
+    "Спасибо дорожникам за быстрый ремонт ямы на ул. Мира",
+    "ЁЛКА на площади Ленина упала, ёлку не убирают",
+    "сосули висят над тротуаром у дома 7 по Кирова, опасно",
+    "Автобус 41 не ходит с утра. Остановка «Рынок»",
+]
+TEST = [
+    "",
+    "   \t\n ",
+    "я",
+    "Ёлка  ёлка\tЁЛКА\nёлка",
+    "в подъезде темно 😀😀 и грязно 😀",
+    "İstanbul İ ß straße",  # lower() changes the length of «İ»
+    "№ 5, д.10/2, кв 7",
+    "нбсп\u00a0между\u2003словами",
+    "совсем новые слова: кукуруза, жираф",
+    *TRAIN,
+]
+
+
+def _same(a: object, b: object) -> bool:
+    a, b = a.tocsr(), b.tocsr()  # type: ignore[attr-defined]
+    a.sort_indices()
+    b.sort_indices()
+    return (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data))
+
+
+@pytest.mark.parametrize("params", [
+    {"ngram_range": (2, 5), "min_df": 1, "sublinear_tf": True, "dtype": np.float32},
+    {"ngram_range": (2, 4), "min_df": 2, "sublinear_tf": True},
+    {"ngram_range": (1, 3), "min_df": 1, "max_features": 60},
+    {"ngram_range": (3, 3), "min_df": 1},
+])
+def test_the_matrix_is_scikit_learns_to_the_bit(params: dict) -> None:
+    ours = CharNgramTfidf(**params).fit(TRAIN)
+    theirs = TfidfVectorizer(analyzer="char_wb", **params).fit(TRAIN)
+    assert ours.vocabulary_ == theirs.vocabulary_
+    assert ours.transform(TEST).nnz > 0
+    assert _same(ours.transform(TEST), theirs.transform(TEST))
+    assert _same(ours.transform(TRAIN), theirs.transform(TRAIN))
+    # fitting is scikit-learn's own
+    assert _same(clone(ours).fit_transform(TRAIN), clone(theirs).fit_transform(TRAIN))
+
+
+def test_a_pickled_model_drops_its_lookup_table_and_scores_alike() -> None:
+    model = CharNgramTfidf(ngram_range=(2, 4)).fit(TRAIN)
+    before = model.transform(TEST)
+    assert getattr(model, "_packed_", None) is not None
+    again = pickle.loads(pickle.dumps(model))
+    assert getattr(again, "_packed_", None) is None
+    assert _same(again.transform(TEST), before)
+
+
+def test_it_behaves_as_an_estimator() -> None:
+    model = CharNgramTfidf(ngram_range=(2, 3), min_df=2)
+    assert clone(model).get_params()["ngram_range"] == (2, 3) and clone(model).analyzer == "char_wb"
+    with pytest.raises(NotFittedError):
+        model.transform(TEST)
+    with pytest.raises(ValueError, match="string object received"):
+        model.fit(TRAIN).transform("одна строка")
+
+
+def test_n_grams_too_long_to_pack_fall_back_to_scikit_learn() -> None:
+    params = {"ngram_range": (2, 12), "min_df": 1}
+    ours = CharNgramTfidf(**params).fit(TRAIN)
+    assert ours._packed() is None  # 12 characters of a 60-letter alphabet do not fit 63 bits
+    assert _same(ours.transform(TEST), TfidfVectorizer(analyzer="char_wb", **params).fit(TRAIN).transform(TEST))
