@@ -40,6 +40,8 @@ from appeals.training_data import DataSpec, Parts
 
 TASKS: tuple[str, ...] = ("topic", "topic_group", "department")
 Progress = Callable[[str], None]
+# Below this many training rows a candidate fits in less time than a worker process takes to start.
+PARALLEL_MIN_ROWS = 3000
 
 
 class TrainConfig(BaseModel):
@@ -137,33 +139,52 @@ def fit_feature_sets(config: TrainConfig, parts: Parts, progress: Progress) -> d
 def fit_candidate(task: str, name: str, spec: FamilySpec, feats: FeatureSet, parts: Parts,
                   seed: int) -> Candidate | None:
     """Fit one family on the task's labelled training rows, calibrate and score on validation."""
+    return _fit_family(task, name, spec, feats.train, feats.val, parts.train[task], parts.val[task], seed)
+
+
+def _fit_family(task: str, name: str, spec: FamilySpec, X_train: Any, X_val: Any, y_train: pd.Series,
+                y_val: pd.Series, seed: int) -> Candidate | None:
+    """`fit_candidate` on the matrices alone: what a worker process needs (no texts, no fitted union)."""
     import time
 
     started = time.perf_counter()
-    y_train, y_val = parts.train[task], parts.val[task]
     rows, vrows = y_train.notna().to_numpy(), y_val.notna().to_numpy()
     if y_train[rows].nunique() < 2 or not vrows.any():
         return None
     model = CalibratedModel(build_classifier(spec, seed), max_weights=spec.max_weights)
-    model.fit(feats.train[rows], y_train[rows].to_numpy())
-    model.calibrate(feats.val[vrows], y_val[vrows].to_numpy())
-    proba = model.predict_proba(feats.val)
+    model.fit(X_train[rows], y_train[rows].to_numpy())
+    model.calibrate(X_val[vrows], y_val[vrows].to_numpy())
+    proba = model.predict_proba(X_val)
     metrics = classification_metrics(y_val[vrows].to_numpy(), proba[vrows], model.classes_)
     return Candidate(task, name, model.classes_, [Member(spec.feature_key(), model)], proba, metrics,
                      time.perf_counter() - started)
 
 
 def fit_candidates(config: TrainConfig, parts: Parts, sets: dict[str, FeatureSet],
-                   progress: Progress) -> dict[str, dict[str, Candidate]]:
-    """Every applicable family on every task, plus topic-derived topic-group candidates."""
-    out: dict[str, dict[str, Candidate]] = {}
-    for task in config.tasks:
-        out[task] = {}
-        for name, spec in config.families_for(task).items():
-            progress(f"{task}: {name}")
-            cand = fit_candidate(task, name, spec, sets[spec.feature_key()], parts, config.data.seed)
-            if cand is not None:
-                out[task][name] = cand
+                   progress: Progress, jobs: int = 1) -> dict[str, dict[str, Candidate]]:
+    """Every applicable family on every task, plus topic-derived topic-group candidates.
+
+    With `jobs` > 1 the families are fitted in that many worker processes (each fit is independent and
+    seeded, so the candidates are the same as in one process); the matrices reach the workers through
+    joblib's memory-mapping, not a copy per fit."""
+    work = [(task, name, spec) for task in config.tasks for name, spec in config.families_for(task).items()]
+    out: dict[str, dict[str, Candidate]] = {task: {} for task in config.tasks}
+
+    def args(task: str, name: str, spec: FamilySpec) -> tuple[Any, ...]:
+        feats = sets[spec.feature_key()]
+        return task, name, spec, feats.train, feats.val, parts.train[task], parts.val[task], config.data.seed
+
+    if jobs > 1 and len(work) > 1 and len(parts.train) >= PARALLEL_MIN_ROWS:
+        from joblib import Parallel, delayed
+
+        progress(f"fitting {len(work)} candidates in {jobs} worker processes")
+        done = Parallel(n_jobs=jobs, return_as="generator")(delayed(_fit_family)(*args(*w)) for w in work)
+    else:
+        done = (_fit_family(*args(*w)) for w in work)
+    for (task, name, _spec), cand in zip(work, done, strict=True):
+        progress(f"{task}: {name}")
+        if cand is not None:
+            out[task][name] = cand
     def best_of(cands: dict[str, Candidate]) -> Candidate:
         return max(cands.values(), key=lambda c: score(c.val_metrics, config.select_by))
 
@@ -233,11 +254,16 @@ def evaluate_winner(config: TrainConfig, cand: Candidate, sets: dict[str, Featur
     return TaskResult(task, cand.family, pipeline, cand.val_metrics, metrics, y, labels)
 
 
-def fit_tasks(config: TrainConfig, parts: Parts, progress: Progress | None = None) -> dict[str, TaskResult]:
-    """Fit every candidate, keep the best per task on validation, evaluate it on test."""
+def fit_tasks(config: TrainConfig, parts: Parts, progress: Progress | None = None,
+              jobs: int | None = None) -> dict[str, TaskResult]:
+    """Fit every candidate, keep the best per task on validation, evaluate it on test.
+
+    `jobs`: worker processes for the candidates' fits (default: the cores this process may use)."""
+    from appeals.config import default_jobs
+
     say = progress or (lambda _msg: None)
     sets = fit_feature_sets(config, parts, say)
-    candidates = fit_candidates(config, parts, sets, say)
+    candidates = fit_candidates(config, parts, sets, say, default_jobs() if jobs is None else jobs)
     results = {}
     for task, cands in candidates.items():
         if not cands:

@@ -152,3 +152,27 @@ def test_a_champion_whose_files_are_gone_gets_a_readable_error(demo_registry, mo
     monkeypatch.setattr(mlflow.sklearn, "load_model", gone)
     with pytest.raises(RegistryError, match=r"appeals-topic version \d+ is registered in .* its files could not be read"):
         load_champion("topic")
+
+
+def test_candidates_fitted_in_worker_processes_equal_those_of_one_process(monkeypatch) -> None:
+    """fit_candidates with two workers (forced on the small demo data): the same candidates, the same
+    validation probabilities, in the same order."""
+    from appeals import training
+    from appeals.training_data import load_frame, make_parts
+    from tests.integration.conftest import fast_demo_config
+
+    config = fast_demo_config()
+    parts = make_parts(load_frame(config.data, None), config.data)
+    sets = training.fit_feature_sets(config, parts, lambda _m: None)
+    one = training.fit_candidates(config, parts, sets, lambda _m: None, jobs=1)
+    monkeypatch.setattr(training, "PARALLEL_MIN_ROWS", 0)
+    said: list[str] = []
+    two = training.fit_candidates(config, parts, sets, said.append, jobs=2)
+    assert said[0].startswith("fitting ") and "in 2 worker processes" in said[0]
+    assert {t: list(c) for t, c in one.items()} == {t: list(c) for t, c in two.items()}
+    for task, cands in one.items():
+        for name, cand in cands.items():
+            other = two[task][name]
+            assert list(cand.classes) == list(other.classes)
+            np.testing.assert_array_equal(cand.val_proba, other.val_proba)
+            assert cand.val_metrics == other.val_metrics
