@@ -53,6 +53,10 @@ def normalize_lookalikes(text: str) -> str:
 
     Character for character, so offsets in the result are offsets in the input.
     """
+    # A word mixing the two scripts has a Latin letter next to a Cyrillic one somewhere: most texts
+    # have none, and the per-word pass is skipped for them.
+    if not _MIX_RE.search(text):
+        return text
     return _MIXED_WORD_RE.sub(_fix_mixed, text)
 
 
