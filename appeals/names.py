@@ -77,14 +77,14 @@ def name_tags(word: str) -> frozenset[str]:
     morph = get_morph()
     low = word.lower()
     tags: set[str] = set()
-    for p in morph.parse(low):
+    parses = morph.parse(low)
+    for p in parses:
         gender = p.tag.gender
         genders = ("masc", "femn") if gender is None or "ms-f" in p.tag else (str(gender),)
         for t in (NAME, SURN, PATR):
             if t in p.tag:
                 tags.add(t)
                 tags.update(f"{t}:{p.tag.case}:{g}" for g in genders)
-    parses = morph.parse(low)
     if parses and NAME in parses[0].tag:
         tags.add(NAME1)
     if not morph.word_is_known(low):
