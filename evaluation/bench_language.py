@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 WARM_TEXTS = 5000
@@ -20,19 +21,38 @@ MEASURE_TEXTS = 2000
 TARGETS = {"full": 400, "lemma": 3000}
 
 
-def _pin() -> str:
+@contextmanager
+def _one_core() -> Iterator[str]:
+    """Pin the process to one core with one BLAS/torch thread for the section, then undo both.
+
+    The thread limit is set through threadpoolctl as well as the environment: when another section ran
+    first in the same `make bench` process, numpy's OpenBLAS is already loaded with a thread per core,
+    and two BLAS threads spinning on one pinned core made natasha's NER windows up to four times slower
+    (masking with NER 415 texts/s against 1,261 when the section ran alone)."""
+    from threadpoolctl import threadpool_limits
+
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+        os.environ.setdefault(var, "1")  # for libraries loaded later in the section
     try:
         import torch
 
+        torch_threads = torch.get_num_threads()
         torch.set_num_threads(1)
     except ImportError:
-        pass
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-        return f"pinned to core {sorted(os.sched_getaffinity(0))[0]}"
-    return "not pinned (no sched_setaffinity here)"
+        torch = None
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else None
+    try:
+        with threadpool_limits(limits=1):
+            if cores is None:
+                yield "not pinned (no sched_setaffinity here)"
+                return
+            os.sched_setaffinity(0, {min(cores)})
+            yield f"pinned to core {min(cores)}"
+    finally:
+        if cores is not None:
+            os.sched_setaffinity(0, cores)
+        if torch is not None:
+            torch.set_num_threads(torch_threads)
 
 
 def load_texts(data_dir: Path | None) -> tuple[list[str], str]:
@@ -71,7 +91,11 @@ def _paths() -> dict[str, Callable[[list[str]], object]]:
 
 
 def run(data_dir: Path | None) -> str:
-    pinned = _pin()
+    with _one_core() as pinned:
+        return _run(data_dir, pinned)
+
+
+def _run(data_dir: Path | None, pinned: str) -> str:
     texts, source = load_texts(data_dir)
     n_warm = min(WARM_TEXTS, len(texts) // 2)
     warm, test = texts[:n_warm], texts[n_warm:n_warm + MEASURE_TEXTS]
