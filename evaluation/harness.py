@@ -101,4 +101,5 @@ def parse_args(kind: str, names: list[str]) -> None:
     args = parser.parse_args()
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # as the CLI: no bar per model
     run_sections(kind, names, args.only, data_dir(args.data_dir))
