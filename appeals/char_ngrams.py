@@ -41,8 +41,10 @@ class CharNgramTfidf(TfidfVectorizer):
 
     def _fast_ok(self) -> bool:
         low, high = self.ngram_range
+        # A padded word has at least 3 characters, so with low <= 3 no word is shorter than the shortest
+        # n-gram (scikit-learn would then count the whole word once, which is not reproduced here).
         return (self.analyzer == "char_wb" and self.lowercase and self.strip_accents is None
-                and self.preprocessor is None and low >= 1 and low <= 3 and high >= low)
+                and self.preprocessor is None and 1 <= low <= 3 and high >= low)
 
     def _packed(self) -> tuple[np.ndarray, int, np.ndarray, np.ndarray] | None:
         """(alphabet code points, bits a character, sorted packed keys, their feature indexes), or None

@@ -47,6 +47,15 @@ def load_config(path: Path | str, model: type[T]) -> T:
         raise ConfigError(f"{path}: {problems}") from exc
 
 
+def quiet_environment() -> None:
+    """Defaults every process of the project runs with (an explicit setting still wins): no telemetry
+    from BentoML or MLflow, and no MLflow download bar per model fetched from the registry (they fill
+    logs, four a worker at the service's start, and say nothing our own progress does not)."""
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
 def default_jobs() -> int:
     """Worker processes for batch work (scoring, duplicate grouping): the cores this process may use."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

@@ -104,8 +104,6 @@ _DIGIT_RE = re.compile(r"\d")
 
 
 def _phones(text: str) -> list[Span]:
-    if not _DIGIT_RE.search(text):  # every phone pattern needs a digit
-        return []
     spans = [(m.start(), m.end(), "ТЕЛЕФОН") for m in _PHONE_RE.finditer(text) if _phone_ok(m.group(0))]
     spans += [(m.start(), m.end(), "ТЕЛЕФОН") for m in _LOCAL_PHONE_RE.finditer(text)]
     for cue in _PHONE_CUE_RE.finditer(text):
@@ -119,8 +117,6 @@ def _phones(text: str) -> list[Span]:
 
 
 def _documents(text: str) -> list[Span]:
-    if not _DIGIT_RE.search(text):  # every document pattern needs a digit
-        return []
     spans = [(m.start("num"), m.end("num"), "ДОКУМЕНТ") for m in _DOC_RE.finditer(text)
              if len(re.sub(r"\D", "", m.group("num"))) >= 6]
     spans += [(m.start(), m.end(), "ДОКУМЕНТ") for m in _SNILS_RE.finditer(text)]
@@ -173,7 +169,9 @@ def find_spans(text: str, extra: Iterable[Span] = ()) -> list[Span]:
     """All personal-data spans of `text` (plus `extra`, e.g. NER persons), merged and sorted."""
     sh = shadow(text)
     spans: list[Span] = [(m.start(), m.end(), "EMAIL") for m in _EMAIL_RE.finditer(sh)]
-    spans += _links(sh) + _documents(sh) + _phones(sh) + _addresses(sh)
+    spans += _links(sh) + _addresses(sh)
+    if _DIGIT_RE.search(sh):  # every phone and document pattern needs a digit
+        spans += _documents(sh) + _phones(sh)
     spans += [(s, e, "ФИО") for s, e in find_names(sh)]
     spans += list(extra)
     return merge_spans(spans)

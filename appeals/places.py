@@ -109,7 +109,7 @@ def _street_name(name: str, gender: str) -> str | None:
 _AREA_WORDS = frozenset({"общий", "жилой", "полезный", "нежилой", "посевной"})
 
 
-def _postfix_name_ok(word: str, street_type: str = "") -> bool:
+def _postfix_name_ok(word: str, street_type: str) -> bool:
     """«Советской улице», «Иванова улица» name a street; «Квартира площадью», «Общая площадь» do not."""
     parse = get_morph().parse(word.lower())[0]
     if street_type.lower().startswith("площад") and parse.normal_form in _AREA_WORDS:

@@ -136,15 +136,11 @@ def fit_feature_sets(config: TrainConfig, parts: Parts, progress: Progress) -> d
     return sets
 
 
-def fit_candidate(task: str, name: str, spec: FamilySpec, feats: FeatureSet, parts: Parts,
-                  seed: int) -> Candidate | None:
-    """Fit one family on the task's labelled training rows, calibrate and score on validation."""
-    return _fit_family(task, name, spec, feats.train, feats.val, parts.train[task], parts.val[task], seed)
+def fit_candidate(task: str, name: str, spec: FamilySpec, X_train: Any, X_val: Any, y_train: pd.Series,
+                  y_val: pd.Series, seed: int) -> Candidate | None:
+    """Fit one family on the task's labelled training rows, calibrate and score on validation.
 
-
-def _fit_family(task: str, name: str, spec: FamilySpec, X_train: Any, X_val: Any, y_train: pd.Series,
-                y_val: pd.Series, seed: int) -> Candidate | None:
-    """`fit_candidate` on the matrices alone: what a worker process needs (no texts, no fitted union)."""
+    It takes the matrices and labels alone (no texts, no fitted union): what a worker process needs."""
     import time
 
     started = time.perf_counter()
@@ -178,9 +174,9 @@ def fit_candidates(config: TrainConfig, parts: Parts, sets: dict[str, FeatureSet
         from joblib import Parallel, delayed
 
         progress(f"fitting {len(work)} candidates in {jobs} worker processes")
-        done = Parallel(n_jobs=jobs, return_as="generator")(delayed(_fit_family)(*args(*w)) for w in work)
+        done = Parallel(n_jobs=jobs, return_as="generator")(delayed(fit_candidate)(*args(*w)) for w in work)
     else:
-        done = (_fit_family(*args(*w)) for w in work)
+        done = (fit_candidate(*args(*w)) for w in work)
     for (task, name, _spec), cand in zip(work, done, strict=True):
         progress(f"{task}: {name}")
         if cand is not None:

@@ -93,13 +93,11 @@ def write_results() -> None:
 def parse_args(kind: str, names: list[str]) -> None:
     import argparse
 
-    from appeals.config import data_dir
+    from appeals.config import data_dir, quiet_environment
 
     parser = argparse.ArgumentParser(description=f"make {kind}")
     parser.add_argument("--only", action="append", choices=names, help="run only this section")
     parser.add_argument("--data-dir", default=None, help="real datasets (default $APPEALS_DATA_DIR)")
     args = parser.parse_args()
-    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # as the CLI: no bar per model
+    quiet_environment()
     run_sections(kind, names, args.only, data_dir(args.data_dir))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 
 import typer
 
@@ -33,9 +32,7 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
-    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    # MLflow's own tqdm bars for every model fetched from the registry fill logs (four a worker at the
-    # service's start) and say nothing the CLI's progress does not; an explicit setting still wins.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from appeals.config import quiet_environment
+
+    quiet_environment()
     build_app()()
