@@ -148,13 +148,37 @@ def import_champions(tasks: tuple[str, ...] = TASKS) -> dict[str, Any]:
     return {task: import_champion(task) for task in tasks}
 
 
+def load_sklearn_model(folder: Path) -> Any:
+    """The scikit-learn model of a local MLflow model folder, as `mlflow.sklearn.load_model` reads it.
+
+    A folder in the form our training logs (sklearn flavor, pickle or cloudpickle, no code path) is read
+    directly: importing MLflow took about 1.5 s of the service worker's start, which needs nothing else
+    from it. Anything else (another format, a code path, unpickling turned off through
+    MLFLOW_ALLOW_PICKLE_DESERIALIZATION) goes through MLflow. The bytes are those `check_model_files`
+    verified; tests/unit/test_bento_models.py compares the two ways.
+    """
+    import os
+    import pickle
+
+    import yaml
+
+    conf = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8")) or {}
+    flavor = (conf.get("flavors") or {}).get("sklearn") or {}
+    form = flavor.get("serialization_format", "pickle")
+    allowed = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true").strip().lower() in ("true", "1")
+    if not flavor.get("pickled_model") or flavor.get("code") or form not in ("pickle", "cloudpickle") or not allowed:
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(str(folder))
+    with open(folder / flavor["pickled_model"], "rb") as handle:
+        return pickle.load(handle)  # cloudpickle.load is pickle.load; its pickles import what they need
+
+
 def load_task_model(task: str, stored: Any) -> TaskModel:
     """A stored BentoML model (from `import_champion`) as the classifier's TaskModel."""
-    import mlflow.sklearn
-
     check_model_files(str(stored.tag), Path(stored.path))
     try:
-        pipeline = mlflow.sklearn.load_model(stored.path_of(MLFLOW_FOLDER))
+        pipeline = load_sklearn_model(Path(stored.path_of(MLFLOW_FOLDER)))
     except Exception as exc:  # unpickling errors have many types; the model and folder are what help
         raise ModelFilesError(f"model {stored.tag} at {stored.path} cannot be loaded ({type(exc).__name__}: "
                               f"{str(exc)[:200]}); re-import it or retrain") from exc

@@ -53,18 +53,20 @@ class CharNgramTfidf(TfidfVectorizer):
         if cached is not None:
             return cached or None
         grams = list(self.vocabulary_)
-        alphabet = np.array(sorted({ord(ch) for gram in grams for ch in gram}), dtype=np.int64)
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        points = np.frombuffer("".join(grams).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        alphabet = np.unique(points)
         bits = max(1, int(len(alphabet)).bit_length())  # codes 1..len(alphabet); 0 = not in it
         if bits * self.ngram_range[1] + _LENGTH_BITS > 63 or self.ngram_range[1] >= 2 ** _LENGTH_BITS:
             self._packed_: tuple[Any, ...] = ()
             return None
-        code = {int(cp): i + 1 for i, cp in enumerate(alphabet)}
-        keys = np.empty(len(grams), dtype=np.int64)
-        for i, gram in enumerate(grams):
-            packed = 0
-            for ch in gram:
-                packed = (packed << bits) | code[ord(ch)]
-            keys[i] = (packed << _LENGTH_BITS) | len(gram)
+        codes = np.searchsorted(alphabet, points) + 1
+        # each gram's characters, packed first to last: a shift by `bits` per character after it
+        starts = np.cumsum(lengths) - lengths
+        after = np.repeat(starts + lengths, lengths) - np.arange(len(points)) - 1
+        shifted = codes << (bits * after)
+        keys = np.add.reduceat(shifted, starts) if len(grams) else np.zeros(0, dtype=np.int64)
+        keys = (keys << _LENGTH_BITS) | lengths
         index = np.fromiter(self.vocabulary_.values(), dtype=np.int64, count=len(grams))
         order = np.argsort(keys)
         self._packed_ = (alphabet, bits, keys[order], index[order])

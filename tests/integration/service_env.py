@@ -72,8 +72,13 @@ def _train_and_import(home: Path) -> None:
 
 
 def environment(home: Path) -> dict[str, str]:
-    """The variables a test service runs with (also handed to a `bentoml serve` subprocess)."""
+    """The variables a test service runs with (also handed to a `bentoml serve` subprocess).
+
+    TMPDIR: BentoML's worker makes a temporary folder that only a clean shutdown removes; tests that
+    kill the server would otherwise leave one in /tmp each time. Here it goes with `home`."""
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
     return {
+        "TMPDIR": str(home / "tmp"),
         "APPEALS_HOME": str(home),
         "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
         "BENTOML_HOME": str(home / "bentoml"),

@@ -60,6 +60,23 @@ def bento_store(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path / "bentoml"
 
 
+def _read_without_mlflow_as_mlflow_reads(folder: Path) -> None:
+    """The service reads the pickle itself (MLflow's import was 1.5 s of its start): same model, same
+    probabilities; where MLflow would refuse to unpickle, MLflow is asked, and refuses."""
+    import mlflow.sklearn
+    import numpy as np
+
+    from appeals.bento_models import load_sklearn_model
+
+    ours, theirs = load_sklearn_model(folder), mlflow.sklearn.load_model(str(folder))
+    assert type(ours) is type(theirs)
+    np.testing.assert_array_equal(ours.predict_proba(TEXTS), theirs.predict_proba(TEXTS))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+        with pytest.raises(Exception, match="MLFLOW_ALLOW_PICKLE_DESERIALIZATION"):
+            load_sklearn_model(folder)
+
+
 def test_champions_travel_through_the_bentoml_store(registry_copy: Path, bento_store: Path) -> None:
     import bentoml
     from mlflow import MlflowClient
@@ -71,6 +88,7 @@ def test_champions_travel_through_the_bentoml_store(registry_copy: Path, bento_s
 
     _promote_small_urgency_model()
     stored = import_champions()
+    _read_without_mlflow_as_mlflow_reads(Path(stored["topic"].path_of("mlflow_model")))
     for task, model in stored.items():
         assert model.info.labels["mlflow_version"] == champion_version(task)
     assert len(bentoml.models.list()) == 4
