@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from appeals.char_ngrams import CharNgramTfidf
+from appeals.char_ngrams import CharNgramTfidf, WordTfidf
 
 TRAIN = [
     "Во дворе дома 5 на улице Ленина третий день не вывозят мусор",
@@ -84,3 +84,49 @@ def test_n_grams_too_long_to_pack_fall_back_to_scikit_learn() -> None:
     ours = CharNgramTfidf(**params).fit(TRAIN)
     assert ours._packed() is None  # 12 characters of a 60-letter alphabet do not fit 63 bits
     assert _same(ours.transform(TEST), TfidfVectorizer(analyzer="char_wb", **params).fit(TRAIN).transform(TEST))
+
+
+@pytest.mark.parametrize("params", [
+    {"sublinear_tf": True, "dtype": np.float32},
+    {"ngram_range": (1, 2), "min_df": 1},
+    {"norm": None, "use_idf": False},
+    {"norm": "l1", "binary": True},  # l1 is left to scikit-learn
+    {"token_pattern": r"\S+", "lowercase": False, "smooth_idf": False},
+])
+def test_word_tfidf_is_scikit_learns_to_the_bit(params: dict) -> None:
+    ours = WordTfidf(**params).fit(TRAIN)
+    theirs = TfidfVectorizer(**params).fit(TRAIN)
+    assert ours.vocabulary_ == theirs.vocabulary_
+    for docs in (TEST, TRAIN, TEST[:1]):
+        a, b = ours.transform(docs), theirs.transform(docs)
+        assert type(a) is type(b) and _same(a, b)
+    with pytest.raises(NotFittedError):
+        WordTfidf().transform(TEST)
+    for model in (ours, theirs):  # no documents: scikit-learn's own error either way
+        with pytest.raises(ValueError, match="0 sample"):
+            model.transform([])
+
+
+def test_linear_scores_are_decision_functions_to_the_bit() -> None:
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    from appeals.models import linear_scores, prune_weights
+
+    X = TfidfVectorizer().fit_transform(TRAIN * 3).tocsr()
+    many, two = np.arange(len(TRAIN * 3)) % 3, np.arange(len(TRAIN * 3)) % 2
+    models = [LinearSVC().fit(X, many), LinearSVC().fit(X, two), LogisticRegression().fit(X, many),
+              prune_weights(LinearSVC().fit(X, many), 20)]
+    assert sparse.issparse(models[-1].coef_)
+    for model in models:
+        for rows in (X, X[:1], X.astype(np.float32), X.astype(np.float32)[:1], X.toarray()):
+            try:
+                expected = model.decision_function(rows)
+            except ValueError as exc:  # float64 rows against float32 pruned weights: the same refusal
+                with pytest.raises(ValueError, match=str(exc)[:30]):
+                    linear_scores(model, rows)
+                continue
+            np.testing.assert_array_equal(linear_scores(model, rows), expected)
+    with pytest.raises(ValueError, match="features"):  # a matrix of another width still meets scikit-learn's check
+        linear_scores(models[0], X[:, :5])
