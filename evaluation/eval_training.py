@@ -87,6 +87,13 @@ TRIED = [
     "so kursk.toml does not use it. "
     "Checked afterwards on two other partitions of the same 5-fold scheme (CV seeds 7 and 11, nothing chosen on them), without → with: category 0.694 → 0.697 and 0.697 → 0.709, executor 0.615 → 0.616 and 0.611 → 0.617. So the gain is positive on all three partitions but 0.003-0.027 for the category (mean about 0.014): the 0.719 of the table is this partition's luck as much as the method. "
     "Costs one Perm topic-group fit (about 40 s) per process, and each Ryazan model that uses it carries that 11.1 MB source model (`appeals train` on ryazan.toml, 77 s: topic group 31.0 MB, department 21.1 MB, both reloaded from the registry in a process without the data folder).",
+    "- Not kept, 2026-11-29 19:10: nearest neighbours beside the SVM (Perm, validation part, lemma_svm features fitted "
+    "on the training part; cosine over the L2-normalised feature rows, the k nearest training appeals voting with "
+    "weight similarity³). kNN alone: topic 0.374 / 0.406 (k 10 / 30), department 0.712 / 0.727, topic group "
+    "0.670 / 0.685, against the SVM's 0.534, 0.806 and 0.803; averaged with the SVM's calibrated probabilities "
+    "at 0.2 / 0.35 / 0.5 of the kNN part (k 30): topic 0.533 / 0.529 / 0.517, department 0.807 / 0.806 / 0.804, "
+    "topic group 0.805 / 0.802 / 0.795. Within ±0.002 of the SVM at best: the neighbours know nothing the "
+    "linear model has not learnt. (The published kNN on Ryazan reached 0.60 / 0.63.)"
 ]
 
 
