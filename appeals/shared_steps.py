@@ -89,10 +89,32 @@ class SharedPipelines:
             data: Any = texts
             for (_, step), key in zip(pipeline.steps[:-1], self.keys[name], strict=True):
                 if key not in cache:
-                    cache[key] = data if step is None or step == "passthrough" else step.transform(data)
+                    cache[key] = data if step is None or step == "passthrough" else fast_transform(step, data)
                 data = cache[key]
             out[name] = pipeline.steps[-1][1].predict_proba(data)
         return out
+
+
+def fast_transform(step: Any, data: Any) -> Any:
+    """`step.transform(data)` where `step` is a fitted FeatureUnion or Pipeline, without scikit-learn's
+    per-call machinery around their members (joblib's Parallel with a configuration context per member,
+    metadata routing): about 0.8 ms of a 3 ms feature union for one appeal here. The members' own
+    `transform` and the union's `_hstack` are scikit-learn's, called in the same order with the same
+    weights; a union with n_jobs set, and any other step, goes through `step.transform` itself."""
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    if type(step) is FeatureUnion and step.n_jobs is None:
+        parts = []
+        for _name, member, weight in step._iter():
+            result = fast_transform(member, data)
+            parts.append(result if weight is None else result * weight)
+        return step._hstack(parts) if parts else step.transform(data)
+    if type(step) is Pipeline:
+        for _name, member in step.steps:
+            if member is not None and member != "passthrough":
+                data = fast_transform(member, data)
+        return data
+    return step.transform(data)
 
 
 def prepare_texts(texts: list[str]) -> dict[str, list[str]]:

@@ -102,3 +102,30 @@ def test_urgency_on_masked_texts_equals_its_own_preparation() -> None:
     rule_masked, _ = mask_rules_and_ner(CleanTransformer().transform(TEXTS), ner=False)
     assert not model.masks_with_ner
     assert np.array_equal(model.predict_proba_masked(rule_masked, dates), whole)
+
+
+def test_fast_transform_is_the_union_and_pipeline_transform() -> None:
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import FeatureUnion
+    from sklearn.preprocessing import FunctionTransformer
+
+    from appeals.shared_steps import fast_transform
+
+    numbers = np.array([[1.0, 2.0], [3.0, 4.5], [0.5, 7.0]])
+    union = FeatureUnion([
+        ("word", Pipeline([("clean", CleanTransformer()), ("skip", "passthrough"), ("tfidf", TfidfVectorizer())])),
+        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3))),
+        ("gone", "drop"),
+        ("counts", CountVectorizer(binary=True)),
+    ], transformer_weights={"word": 1.0, "char": 0.5, "counts": 2.0}).fit(TEXTS)
+    dense_union = FeatureUnion([("square", FunctionTransformer(np.square)), ("same", "passthrough")],
+                               transformer_weights={"square": 3.0}).fit(numbers)
+    for step, data in ((union, TEXTS), (union, TEXTS[:1]), (Pipeline([("u", union)]), TEXTS[2:]),
+                       (dense_union, numbers)):
+        ours, theirs = fast_transform(step, data), step.transform(data)
+        assert type(ours) is type(theirs)
+        if sparse.issparse(theirs):
+            assert ours.shape == theirs.shape and (ours != theirs).nnz == 0
+        else:
+            assert np.array_equal(ours, theirs)
