@@ -79,14 +79,15 @@ def build_classifier(word_ngram_max: int = 2, min_df: int = 2, max_features: int
                      class_weight: str | None = "balanced", max_iter: int = 2000, tol: float = 1e-3) -> Any:
     """TF-IDF (word n-grams over prepared lemma strings) + multinomial logistic regression."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import Pipeline
 
     from appeals.char_ngrams import WordTfidf
 
     vectorizer = WordTfidf(ngram_range=(1, word_ngram_max), min_df=min_df, max_features=max_features,
                            sublinear_tf=True, token_pattern=r"\S+", lowercase=False)
     model = LogisticRegression(C=C, class_weight=class_weight, max_iter=max_iter, tol=tol)
-    return make_pipeline(vectorizer, model)
+    # the step names make_pipeline gave before WordTfidf, so every urgency model names its steps alike
+    return Pipeline([("tfidfvectorizer", vectorizer), ("logisticregression", model)])
 
 
 class UrgencyModel(ClassifierMixin, BaseEstimator):
