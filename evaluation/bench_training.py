@@ -101,10 +101,15 @@ def run(data_dir: Path | None) -> str:
 
 
 def _fit_and_save(data_dir: Path) -> None:
+    from joblib.externals.loky import get_reusable_executor
+
     from evaluation.eval_training import run_config
 
     _config, (parts, results), _seconds = run_config("perm", data_dir)
     save_models(results, parts)
+    # joblib's worker processes (the candidate fits) are this process's children and would otherwise be
+    # waited for at its exit until their 300 s idle timeout
+    get_reusable_executor().shutdown(wait=True)
 
 
 def _fit_elsewhere(data_dir: Path) -> None:
