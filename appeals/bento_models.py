@@ -152,10 +152,10 @@ def load_sklearn_model(folder: Path) -> Any:
     """The scikit-learn model of a local MLflow model folder, as `mlflow.sklearn.load_model` reads it.
 
     A folder in the form our training logs (sklearn flavor, pickle or cloudpickle, no code path) is read
-    directly: importing MLflow took about 1.5 s of the service worker's start, which needs nothing else
+    directly: importing MLflow took about 1 s of the service worker's start, which needs nothing else
     from it. Anything else (another format, a code path, unpickling turned off through
     MLFLOW_ALLOW_PICKLE_DESERIALIZATION) goes through MLflow. The bytes are those `check_model_files`
-    verified; tests/unit/test_bento_models.py compares the two ways.
+    verified; tests/integration/test_bento_import.py compares the two ways.
     """
     import os
     import pickle

@@ -60,7 +60,7 @@ class CharNgramTfidf(TfidfVectorizer):
             return cached or None
         grams = list(self.vocabulary_)
         lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        points = np.frombuffer("".join(grams).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        points = _code_points("".join(grams))
         alphabet = np.unique(points)
         bits = max(1, int(len(alphabet)).bit_length())  # codes 1..len(alphabet); 0 = not in it
         if bits * self.ngram_range[1] + _LENGTH_BITS > 63 or self.ngram_range[1] >= 2 ** _LENGTH_BITS:
@@ -117,6 +117,11 @@ def weigh_counts(vectorizer: TfidfVectorizer, counts: Any) -> Any:
     return _align_api_if_sparse(counts)
 
 
+def _code_points(text: str) -> np.ndarray:
+    """The characters of `text` as int64 code points (the vocabulary's and the documents' alike)."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+
+
 def char_wb_counts(docs: list[str], packed: tuple[np.ndarray, int, np.ndarray, np.ndarray],
                    ngram_range: tuple[int, int], n_features: int, dtype: Any) -> sp.csr_matrix:
     """Document x feature counts of the vocabulary's char_wb n-grams (see the module docstring)."""
@@ -128,8 +133,7 @@ def char_wb_counts(docs: list[str], packed: tuple[np.ndarray, int, np.ndarray, n
     total = int(lengths.sum())
     if total == 0:
         return sp.csr_matrix((len(docs), n_features), dtype=dtype)
-    points = np.frombuffer("".join(w for ws in words for w in ws).encode("utf-32-le"), dtype=np.uint32)
-    points = points.astype(np.int64)
+    points = _code_points("".join(w for ws in words for w in ws))
     at = np.searchsorted(alphabet, points)
     at_clipped = np.minimum(at, len(alphabet) - 1)
     codes = np.where(alphabet[at_clipped] == points, at_clipped + 1, 0).astype(np.int64)

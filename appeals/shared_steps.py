@@ -89,7 +89,7 @@ class SharedPipelines:
             data: Any = texts
             for (_, step), key in zip(pipeline.steps[:-1], self.keys[name], strict=True):
                 if key not in cache:
-                    cache[key] = data if step is None or step == "passthrough" else fast_transform(step, data)
+                    cache[key] = fast_transform(step, data)
                 data = cache[key]
             out[name] = pipeline.steps[-1][1].predict_proba(data)
         return out
@@ -100,9 +100,12 @@ def fast_transform(step: Any, data: Any) -> Any:
     per-call machinery around their members (joblib's Parallel with a configuration context per member,
     metadata routing): about 0.8 ms of a 3 ms feature union for one appeal here. The members' own
     `transform` and the union's `_hstack` are scikit-learn's, called in the same order with the same
-    weights; a union with n_jobs set, and any other step, goes through `step.transform` itself."""
+    weights; a union with n_jobs set, and any other step, goes through `step.transform` itself. A missing
+    step (None, "passthrough") hands `data` on unchanged."""
     from sklearn.pipeline import FeatureUnion, Pipeline
 
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return data
     if type(step) is FeatureUnion and step.n_jobs is None:
         parts = []
         for _name, member, weight in step._iter():
@@ -111,8 +114,7 @@ def fast_transform(step: Any, data: Any) -> Any:
         return step._hstack(parts) if parts else step.transform(data)
     if type(step) is Pipeline:
         for _name, member in step.steps:
-            if member is not None and member != "passthrough":
-                data = fast_transform(member, data)
+            data = fast_transform(member, data)
         return data
     return step.transform(data)
 
