@@ -185,12 +185,16 @@ class UrgencyModel(ClassifierMixin, BaseEstimator):
         stage = getattr(self, "low_stage_", None)  # models saved before the stage have none
         if stage is None:
             return None
+        from appeals.shared_steps import pipeline_proba
+
         classes = list(stage.classes_)
-        return np.asarray(stage.predict_proba([ctx.text for ctx in contexts]))[:, classes.index("low")]
+        return pipeline_proba(stage, [ctx.text for ctx in contexts])[:, classes.index("low")]
 
     def classifier_proba(self, contexts: Sequence[Context]) -> np.ndarray:
         """Classifier probabilities in LEVELS order (zeros for a level it never saw)."""
-        raw = self.classifier_.predict_proba(self.classifier_input(contexts))
+        from appeals.shared_steps import pipeline_proba
+
+        raw = pipeline_proba(self.classifier_, self.classifier_input(contexts))
         out = np.zeros((len(contexts), len(LEVELS)))
         for k, label in enumerate(self.classifier_.classes_):
             out[:, LEVELS.index(label)] = raw[:, k]

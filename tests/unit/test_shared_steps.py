@@ -69,6 +69,32 @@ def test_different_fitted_steps_are_not_shared() -> None:
     assert np.array_equal(probas["group"], pipelines["group"].predict_proba(TEXTS))
 
 
+def test_equal_steps_are_shared_whatever_objects_their_state_shares() -> None:
+    """Equal fitted state in other objects (a string held by two attributes in one model, two equal
+    strings in the other) pickles to other bytes; the steps transform alike and are computed once."""
+    import pickle
+
+    pipelines = _pipelines()
+    topic, group = pipelines["topic"].steps[2][1], pipelines["group"].steps[2][1]
+    assert group._tfidf.norm is group.norm  # TfidfVectorizer hands its own string on
+    group._tfidf.norm = "".join(["l", "2"])  # equal, not the same object
+    assert pickle.dumps(topic) != pickle.dumps(group)
+    assert step_fingerprint(topic) == step_fingerprint(group)
+    CountingTfidf.calls = 0
+    probas = SharedPipelines(pipelines).predict_proba(TEXTS)
+    assert CountingTfidf.calls == 1
+    for name, pipe in pipelines.items():
+        assert np.array_equal(probas[name], pipe.predict_proba(TEXTS)), name
+
+
+def test_a_step_with_a_reference_cycle_is_still_fingerprinted() -> None:
+    step = _pipelines()["topic"].steps[2][1]
+    step.loop_ = [step]  # fast-mode pickling cannot write a cycle
+    other = copy.deepcopy(step)
+    assert step_fingerprint(step).startswith("fitted:")
+    assert step_fingerprint(step) == step_fingerprint(other)
+
+
 def test_known_outputs_are_reused_and_equal_the_steps_own() -> None:
     pipelines = _pipelines()
     cleaned = CleanTransformer().transform(TEXTS)
@@ -129,3 +155,19 @@ def test_fast_transform_is_the_union_and_pipeline_transform() -> None:
             assert ours.shape == theirs.shape and (ours != theirs).nnz == 0
         else:
             assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("labels", [LABELS, OTHER], ids=["three classes", "two classes"])
+def test_pipeline_proba_is_the_pipelines_own(labels: list[str]) -> None:
+    from sklearn.naive_bayes import MultinomialNB
+
+    from appeals.char_ngrams import CharNgramTfidf
+    from appeals.shared_steps import pipeline_proba
+
+    for vectorizer in (TfidfVectorizer(), CharNgramTfidf(ngram_range=(2, 4), sublinear_tf=True)):
+        pipe = Pipeline([("clean", CleanTransformer()), ("tfidf", vectorizer),
+                         ("lr", LogisticRegression(C=2.0, class_weight="balanced"))]).fit(TEXTS, labels)
+        others = [*TEXTS[::-1], "Совсем другой текст без знакомых слов", ""]
+        assert np.array_equal(pipeline_proba(pipe, others), pipe.predict_proba(others))
+    bayes = Pipeline([("tfidf", TfidfVectorizer()), ("nb", MultinomialNB())]).fit(TEXTS, labels)
+    assert np.array_equal(pipeline_proba(bayes, TEXTS), bayes.predict_proba(TEXTS))
