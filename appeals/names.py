@@ -71,9 +71,20 @@ class _Tok:
     tags: frozenset[str]
 
 
+# Tags of words that came with a fitted model (appeals.nlp.MorphTable), consulted before pymorphy3.
+_KNOWN_TAGS: dict[str, frozenset[str]] = {}
+
+
+def remember_name_tags(tags: dict[str, frozenset[str]]) -> None:
+    _KNOWN_TAGS.update(tags)
+
+
 @lru_cache(maxsize=200_000)
 def name_tags(word: str) -> frozenset[str]:
     """Name/Surn/Patr tags of any parse of `word`, with their cases («Surn:gent»); Unkn off-dictionary."""
+    known = _KNOWN_TAGS.get(word)
+    if known is not None:
+        return known
     morph = get_morph()
     low = word.lower()
     tags: set[str] = set()
@@ -246,6 +257,17 @@ def lowercase_names(text: str) -> list[tuple[int, int]]:
             end = after.end
         spans.append((start, end))
     return spans
+
+
+def looked_up_words(text: str) -> set[str]:
+    """The words of `text` whose tags `find_names` looks up (capitalised words, and the words around a
+    lower-case first name and patronymic), for appeals.nlp.MorphTable."""
+    out = {m.group(0) for m in _TOKEN_RE.finditer(text) if not m.group("init")}
+    words = list(_WORD_RE.finditer(text))
+    for i in range(len(words) - 1):
+        if words[i].group(0)[0].islower() and _PATR_HINT_RE.search(words[i + 1].group(0).lower()):
+            out.update(w.group(0) for w in words[max(0, i - 1):i + 3])
+    return out
 
 
 def find_names(text: str) -> list[tuple[int, int]]:

@@ -83,7 +83,11 @@ class SharedPipelines:
     """Fitted sklearn Pipelines (raw texts in, `predict_proba` out) that share their common steps."""
 
     def __init__(self, pipelines: Mapping[str, Any]) -> None:
+        from appeals.nlp import adopt_morph_tables
+
         self.pipelines = dict(pipelines)
+        for pipeline in self.pipelines.values():
+            adopt_morph_tables(pipeline)  # the training texts' word forms: fewer pymorphy3 parses
         fingerprints: dict[int, str] = {}  # the same object in several pipelines is hashed once
         self.keys: dict[str, list[Key]] = {}
         for name, pipeline in self.pipelines.items():

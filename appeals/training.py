@@ -113,18 +113,29 @@ def score(metrics: dict[str, float], select_by: str) -> float:
     return metrics[select_by]
 
 
-def masked_texts(frame: Any) -> list[str]:
+def preprocessed(frame: Any) -> tuple[list[str], list[str]]:
+    """(cleaned, cleaned and masked) texts of a frame: what the fitted pipelines' first steps give."""
     from appeals.models import build_preprocess
 
-    texts = list(frame["text"])
-    for _, step in build_preprocess():
-        texts = step.transform(texts)
-    return texts
+    (_, clean), (_, mask) = build_preprocess()
+    cleaned = clean.transform(list(frame["text"]))
+    return cleaned, mask.transform(cleaned)
+
+
+def masked_texts(frame: Any) -> list[str]:
+    return preprocessed(frame)[1]
 
 
 def fit_feature_sets(config: TrainConfig, parts: Parts, progress: Progress) -> dict[str, FeatureSet]:
-    """Fit each distinct feature set once on the training texts; transform every part."""
-    texts = {p: masked_texts(getattr(parts, p)) for p in ("train", "val", "test")}
+    """Fit each distinct feature set once on the training texts; transform every part.
+
+    Each union also carries the word-form table of the training texts (`morph_table_`,
+    appeals.nlp.MorphTable), which spares a scoring process most pymorphy3 parses."""
+    from appeals.nlp import MorphTable
+
+    cleaned, train_masked = preprocessed(parts.train)
+    texts = {"train": train_masked, **{p: masked_texts(getattr(parts, p)) for p in ("val", "test")}}
+    table = MorphTable.build(cleaned, train_masked)
     wanted = {f.feature_key(): f for t in config.tasks for f in config.families_for(t).values()}
     sets = {}
     for key, spec in wanted.items():
@@ -132,6 +143,7 @@ def fit_feature_sets(config: TrainConfig, parts: Parts, progress: Progress) -> d
         union = build_features(spec)
         train = union.fit_transform(texts["train"])
         compact_features(union)
+        union.morph_table_ = table
         sets[key] = FeatureSet(union, train, union.transform(texts["val"]), union.transform(texts["test"]))
     return sets
 

@@ -176,3 +176,24 @@ def test_candidates_fitted_in_worker_processes_equal_those_of_one_process(monkey
             assert list(cand.classes) == list(other.classes)
             np.testing.assert_array_equal(cand.val_proba, other.val_proba)
             assert cand.val_metrics == other.val_metrics
+
+
+def test_feature_unions_carry_the_word_forms_of_the_training_part_only() -> None:
+    """The word-form table stored with the models (appeals.nlp.MorphTable) is built from the training
+    texts: a form only the test part holds is not in it, so no scoring of test texts is warmed by it."""
+    from appeals import training
+    from appeals.nlp import MorphTable, tokens
+    from appeals.training_data import load_frame, make_parts
+    from tests.integration.conftest import fast_demo_config
+
+    config = fast_demo_config()
+    parts = make_parts(load_frame(config.data, None), config.data)
+    sets = training.fit_feature_sets(config, parts, lambda _m: None)
+    tables = {id(s.union.morph_table_): s.union.morph_table_ for s in sets.values()}
+    assert len(tables) == 1, "one table, shared by every union of the run"
+    table = next(iter(tables.values()))
+    assert isinstance(table, MorphTable) and table.lemmas and table.name_tags
+    train_forms = {tok for text in training.masked_texts(parts.train) for tok in tokens(text)}
+    test_only = {tok for text in training.masked_texts(parts.test) for tok in tokens(text)} - train_forms
+    assert set(table.lemmas) <= train_forms
+    assert test_only and not test_only & set(table.lemmas)

@@ -1,0 +1,107 @@
+"""The word-form table stored with fitted models: pymorphy3's answers, consulted before pymorphy3."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+
+import pytest
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from appeals import names, nlp
+from appeals.features import CleanTransformer, LemmaTransformer
+from appeals.masking import mask_many, shadow
+from appeals.names import find_names
+from appeals.nlp import MorphTable, adopt_morph_tables, lemmatize
+
+TRAIN = [
+    "Иванов Пётр Сергеевич просит убрать снег во дворе дома на улице Ленина",
+    "пишет петрова татьяна юрьевна: в подъезде не горит свет уже неделю",
+    "Врач Кузнецова не принимает пациентов, запись закрыта",
+    "Когда отремонтируют дороги в Лысьве? Ямы повсюду",
+]
+
+
+def _clear_caches() -> None:
+    for func in (nlp.lemma_of, nlp.lemmatize, names.name_tags):
+        func.cache_clear()
+
+
+@pytest.fixture
+def fresh_tables() -> Iterator[None]:
+    """Each test starts and ends with no adopted table and empty caches."""
+    saved = (dict(nlp._KNOWN_LEMMAS), dict(names._KNOWN_TAGS), set(nlp._ADOPTED), list(nlp._ADOPTED_TABLES))
+    nlp._KNOWN_LEMMAS.clear()
+    names._KNOWN_TAGS.clear()
+    nlp._ADOPTED.clear()
+    _clear_caches()
+    yield
+    nlp._KNOWN_LEMMAS.clear()
+    nlp._KNOWN_LEMMAS.update(saved[0])
+    names._KNOWN_TAGS.clear()
+    names._KNOWN_TAGS.update(saved[1])
+    nlp._ADOPTED.clear()
+    nlp._ADOPTED.update(saved[2])
+    nlp._ADOPTED_TABLES[:] = saved[3]
+    _clear_caches()
+
+
+def _no_pymorphy(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> None:
+        raise AssertionError("pymorphy3 was asked about a word the table holds")
+
+    monkeypatch.setattr(nlp, "get_morph", refuse)
+    monkeypatch.setattr(names, "get_morph", refuse)
+
+
+def _table() -> tuple[MorphTable, list[str], list[str]]:
+    cleaned = CleanTransformer().transform(TRAIN)
+    masked = mask_many(cleaned, ner=False)
+    return MorphTable.build(cleaned, masked), cleaned, masked
+
+
+def test_an_adopted_table_answers_as_pymorphy3_without_asking_it(fresh_tables, monkeypatch) -> None:
+    table, cleaned, masked = _table()
+    lemmas = [lemmatize(t) for t in masked]
+    spans = [find_names(shadow(t)) for t in cleaned]
+    assert spans[0] and spans[1], "the name rules found the names (the table must serve them)"
+    assert table.lemmas["подъезде"] == "подъезд" and table.lemmas["отремонтируют"] == "отремонтировать"
+    assert "Петр" not in table.lemmas, "lemmas are of the masked texts: no masked name"
+    assert {"Кузнецова", "петрова", "татьяна", "юрьевна"} <= set(table.name_tags)
+    table = pickle.loads(pickle.dumps(table))  # as stored with a model
+    _clear_caches()
+    table.adopt()
+    _no_pymorphy(monkeypatch)
+    assert [lemmatize(t) for t in masked] == lemmas
+    assert [find_names(shadow(t)) for t in cleaned] == spans
+
+
+def test_forms_outside_the_table_still_go_to_pymorphy3(fresh_tables, monkeypatch) -> None:
+    table, _cleaned, _masked = _table()
+    _clear_caches()
+    table.adopt()
+    assert lemmatize("Сломались качели") == "сломаться качели"
+    _no_pymorphy(monkeypatch)
+    with pytest.raises(AssertionError, match="pymorphy3 was asked"):
+        lemmatize("Протекает крыша")
+
+
+def test_the_most_frequent_forms_are_kept() -> None:
+    table = MorphTable.build(["Яма яма яма дорога", "Дорога"], ["яма яма яма дорога", "Дорога"], max_forms=2)
+    assert set(table.lemmas) == {"яма", "дорога"}
+    assert set(table.name_tags) == {"Дорога", "Яма"}
+
+
+def test_tables_are_found_in_pipelines_unions_and_blends(fresh_tables) -> None:
+    from appeals.ensemble import Blend
+
+    table, _cleaned, _masked = _table()
+    union = FeatureUnion([("word", Pipeline([("lemma", LemmaTransformer())]))])
+    union.morph_table_ = table
+    pipeline = Pipeline([("clean", CleanTransformer()), ("features", union), ("classifier", "passthrough")])
+    blend = Pipeline([("clean", CleanTransformer()), ("classifier", Blend([pipeline], [1.0], [None], ["a"]))])
+    assert adopt_morph_tables(pipeline) == 1
+    assert adopt_morph_tables(blend) == 1
+    assert adopt_morph_tables(Pipeline([("clean", CleanTransformer())])) == 0
+    assert nlp._KNOWN_LEMMAS["подъезде"] == "подъезд"
+    assert nlp._ADOPTED == {id(table)}, "a table is adopted once"  # noqa: SIM300
