@@ -40,9 +40,20 @@ def stem_keys(lemma: str) -> set[str]:
     return {k for k in keys if len(k) >= _MIN_STEM or k == lemma and len(k) >= 3}
 
 
+# Lemmas of place words that came with a fitted model (appeals.nlp.MorphTable), consulted before pymorphy3.
+_KNOWN_GEO: dict[str, str] = {}
+
+
+def remember_geo_lemmas(lemmas: dict[str, str]) -> None:
+    _KNOWN_GEO.update(lemmas)
+
+
 @lru_cache(maxsize=100_000)
 def geo_lemma(word: str) -> str:
     """Lemma of a place word: a Geox or adjective parse when there is one, else the word in lower case."""
+    known = _KNOWN_GEO.get(word)
+    if known is not None:
+        return known
     morph = get_morph()
     low = word.lower().replace("ё", "е")
     parses = morph.parse(low)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -105,15 +105,16 @@ class MorphTable:
     """pymorphy3's answers for the word forms of a model's training texts, stored with the fitted model.
 
     Parsing a word form the process has not met yet costs about 40 µs here, and a file of new appeals
-    is mostly made of forms the training texts hold: looked up in the table instead, a Perm test file
-    scored about 1.35 times faster in a fresh process. `adopt` makes `lemma_of` and
-    `appeals.names.name_tags` consult the table before pymorphy3. Its answers are pymorphy3's own for
+    is mostly made of forms the training texts hold: looked up in the table instead, the Perm test file
+    scored about 1.2 times faster in a fresh process. `adopt` makes `lemma_of`, `appeals.names.name_tags`
+    and `appeals.gazetteer.geo_lemma` consult the table before pymorphy3. Its answers are pymorphy3's own for
     those forms, so no output changes; should the dictionary be upgraded, the forms a model learnt
     from keep the lemmas it learnt them with. At most `max_forms` forms (the most frequent) are kept.
     """
 
     lemmas: dict[str, str]
     name_tags: dict[str, tuple[str, ...]]
+    geo_lemmas: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, cleaned: Iterable[str], masked: Iterable[str], max_forms: int = 200_000) -> MorphTable:
@@ -121,22 +122,28 @@ class MorphTable:
         `masked` (the lemma step and the urgency rules read them)."""
         from collections import Counter
 
+        from appeals.gazetteer import geo_lemma
         from appeals.masking import shadow
         from appeals.names import looked_up_words, name_tags
+        from appeals.places import place_words
 
+        masked = list(masked)
         forms = Counter(tok for text in masked for tok in tokens(text))
         words = Counter(w for text in cleaned for w in looked_up_words(shadow(text)))
+        places = Counter(w for text in masked for w in place_words(text))
         return cls({form: lemma_of(form) for form, _n in forms.most_common(max_forms)},
-                   {word: tuple(sorted(name_tags(word))) for word, _n in words.most_common(max_forms)})
+                   {word: tuple(sorted(name_tags(word))) for word, _n in words.most_common(max_forms)},
+                   {word: geo_lemma(word) for word, _n in places.most_common(max_forms)})
 
     def adopt(self) -> None:
         """Let this process's lookups use the table (once per table object)."""
         if id(self) in _ADOPTED:
             return
-        from appeals import names
+        from appeals import gazetteer, names
 
         _KNOWN_LEMMAS.update(self.lemmas)
         names.remember_name_tags({word: frozenset(tags) for word, tags in self.name_tags.items()})
+        gazetteer.remember_geo_lemmas(getattr(self, "geo_lemmas", {}))  # tables saved before it have none
         _ADOPTED.add(id(self))
         _ADOPTED_TABLES.append(self)  # keeps the id from being reused by another object
 

@@ -165,6 +165,13 @@ def _scan_gazetteer(text: str, gaz: Gazetteer, skip: list[tuple[int, int]]) -> d
     return found
 
 
+def place_words(text: str) -> list[str]:
+    """The words of `text` whose `geo_lemma` the place finder looks up (capitalised words and the names
+    after «г.», «пос.», …), for appeals.nlp.MorphTable."""
+    text = normalize_lookalikes(text)
+    return _CAP_WORD_RE.findall(text) + [m.group("name") for m in _SETTLEMENT_RE.finditer(text)]
+
+
 def extract_places(text: str, gazetteer: Gazetteer | None = None) -> Places:
     """Municipality, district, settlement, street and house named in `text` (first of each)."""
     return _places_default(text) if gazetteer is None else _extract_places(text, gazetteer)

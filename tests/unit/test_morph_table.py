@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from appeals import names, nlp
+from appeals import gazetteer, names, nlp, places
 from appeals.features import CleanTransformer, LemmaTransformer
 from appeals.masking import mask_many, shadow
 from appeals.names import find_names
@@ -23,16 +23,18 @@ TRAIN = [
 
 
 def _clear_caches() -> None:
-    for func in (nlp.lemma_of, nlp.lemmatize, names.name_tags):
+    for func in (nlp.lemma_of, nlp.lemmatize, names.name_tags, gazetteer.geo_lemma, places._places_default):
         func.cache_clear()
 
 
 @pytest.fixture
 def fresh_tables() -> Iterator[None]:
     """Each test starts and ends with no adopted table and empty caches."""
-    saved = (dict(nlp._KNOWN_LEMMAS), dict(names._KNOWN_TAGS), set(nlp._ADOPTED), list(nlp._ADOPTED_TABLES))
+    saved = (dict(nlp._KNOWN_LEMMAS), dict(names._KNOWN_TAGS), set(nlp._ADOPTED), list(nlp._ADOPTED_TABLES),
+             dict(gazetteer._KNOWN_GEO))
     nlp._KNOWN_LEMMAS.clear()
     names._KNOWN_TAGS.clear()
+    gazetteer._KNOWN_GEO.clear()
     nlp._ADOPTED.clear()
     _clear_caches()
     yield
@@ -43,6 +45,8 @@ def fresh_tables() -> Iterator[None]:
     nlp._ADOPTED.clear()
     nlp._ADOPTED.update(saved[2])
     nlp._ADOPTED_TABLES[:] = saved[3]
+    gazetteer._KNOWN_GEO.clear()
+    gazetteer._KNOWN_GEO.update(saved[4])
     _clear_caches()
 
 
@@ -52,6 +56,7 @@ def _no_pymorphy(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(nlp, "get_morph", refuse)
     monkeypatch.setattr(names, "get_morph", refuse)
+    monkeypatch.setattr(gazetteer, "get_morph", refuse)
 
 
 def _table() -> tuple[MorphTable, list[str], list[str]]:
@@ -64,6 +69,8 @@ def test_an_adopted_table_answers_as_pymorphy3_without_asking_it(fresh_tables, m
     table, cleaned, masked = _table()
     lemmas = [lemmatize(t) for t in masked]
     spans = [find_names(shadow(t)) for t in cleaned]
+    found = [places.extract_places(t) for t in masked]
+    assert found[3].municipality == "лысьва"
     assert spans[0] and spans[1], "the name rules found the names (the table must serve them)"
     assert table.lemmas["подъезде"] == "подъезд" and table.lemmas["отремонтируют"] == "отремонтировать"
     assert "Петр" not in table.lemmas, "lemmas are of the masked texts: no masked name"
@@ -74,6 +81,8 @@ def test_an_adopted_table_answers_as_pymorphy3_without_asking_it(fresh_tables, m
     _no_pymorphy(monkeypatch)
     assert [lemmatize(t) for t in masked] == lemmas
     assert [find_names(shadow(t)) for t in cleaned] == spans
+    assert table.geo_lemmas["Лысьве"] == "лысьва"
+    assert [places.extract_places(t) for t in masked] == found
 
 
 def test_forms_outside_the_table_still_go_to_pymorphy3(fresh_tables, monkeypatch) -> None:
