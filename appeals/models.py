@@ -9,6 +9,7 @@ one vectorisation. Probabilities are calibrated by temperature scaling on the va
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any, Literal
 
 import numpy as np
@@ -158,6 +159,27 @@ def prune_weights(estimator: Any, max_weights: int) -> Any:
     return estimator
 
 
+# Pruned weights (`prune_weights`) of models with few classes are multiplied as a dense array: a
+# sparse x sparse product spends its time on the bookkeeping of rows that hold a weight for almost
+# every class (department, 10 classes: 49 -> 9 ms for 1,362 appeals; the same sums in the same order).
+# Kept per estimator while it lives, never pickled with it; a topic model's 195 classes would take 100 MB.
+DENSE_COEF_BYTES = 32 * 2**20
+_DENSE_COEF: weakref.WeakKeyDictionary[Any, tuple[Any, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def _coef_t(estimator: Any, X: Any) -> Any:
+    coef = estimator.coef_
+    if coef.ndim != 2:
+        return coef
+    if not (hasattr(coef, "toarray") and coef.dtype == X.dtype and coef.size and
+            coef.shape[0] * coef.shape[1] * coef.dtype.itemsize <= DENSE_COEF_BYTES):
+        return coef.T
+    cached = _DENSE_COEF.get(estimator)
+    if cached is None or cached[0] is not coef:  # refitted since: computed again
+        cached = _DENSE_COEF[estimator] = (coef, np.ascontiguousarray(coef.T.toarray()))
+    return cached[1]
+
+
 def linear_scores(estimator: Any, X: Any) -> np.ndarray:
     """`estimator.decision_function(X)` of a fitted linear classifier; for a CSR matrix of floats of the fitted
     width the same product without scikit-learn's input checks (about 0.25 ms a call here, as much as the
@@ -170,8 +192,7 @@ def linear_scores(estimator: Any, X: Any) -> np.ndarray:
             and X.dtype in (np.float32, np.float64) and X.shape[0]
             and X.shape[1] == getattr(estimator, "n_features_in_", -1)):
         return estimator.decision_function(X)  # type: ignore[no-any-return]
-    coef_t = estimator.coef_.T if estimator.coef_.ndim == 2 else estimator.coef_
-    scores = safe_sparse_dot(X, coef_t, dense_output=True) + estimator.intercept_
+    scores = safe_sparse_dot(X, _coef_t(estimator, X), dense_output=True) + estimator.intercept_
     return scores.reshape(-1) if scores.ndim > 1 and scores.shape[1] == 1 else scores  # type: ignore[no-any-return]
 
 

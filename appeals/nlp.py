@@ -135,10 +135,14 @@ class MorphTable:
                    {word: tuple(sorted(name_tags(word))) for word, _n in words.most_common(max_forms)},
                    {word: geo_lemma(word) for word, _n in places.most_common(max_forms)})
 
-    def adopt(self) -> None:
-        """Let this process's lookups use the table (once per table object)."""
+    def adopt(self) -> MorphTable:
+        """Let this process's lookups use the table; returns the table adopted, which is an equal one
+        adopted before when there is one (the models of one training run carry equal copies)."""
         if id(self) in _ADOPTED:
-            return
+            return self
+        for other in _ADOPTED_TABLES:
+            if other == self:
+                return other
         from appeals import gazetteer, names
 
         _KNOWN_LEMMAS.update(self.lemmas)
@@ -146,6 +150,7 @@ class MorphTable:
         gazetteer.remember_geo_lemmas(getattr(self, "geo_lemmas", {}))  # tables saved before it have none
         _ADOPTED.add(id(self))
         _ADOPTED_TABLES.append(self)  # keeps the id from being reused by another object
+        return self
 
 
 _ADOPTED: set[int] = set()
@@ -158,7 +163,7 @@ def adopt_morph_tables(model: Any) -> int:
     found = 0
     table = getattr(model, "morph_table_", None)
     if isinstance(table, MorphTable):
-        table.adopt()
+        model.morph_table_ = table.adopt()  # equal copies of other models' files: one kept in memory
         found += 1
     parts: list[Any] = []
     parts += [step for _name, step in getattr(model, "steps", None) or []]

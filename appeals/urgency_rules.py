@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 ABSTAIN = ""
 NEGATORS = frozenset({"нет", "отсутствовать", "отсутствие"})
@@ -50,25 +50,21 @@ class Context:
     month: int | None = None
     in_heating_season: bool = True
 
-    @property
+    # Computed once per appeal and kept on it (the functions ask about 50 times an appeal; a cache keyed
+    # by the tokens would hash the whole tuple on every question).
+    @cached_property
     def token_set(self) -> frozenset[str]:
-        return _token_set(self.tokens)
+        return frozenset(self.tokens)
 
-    @property
+    @cached_property
+    def joined(self) -> str:
+        """The tokens after one space each: «␠prefix» occurs in it exactly where a token starts with it
+        (lemmas hold no spaces; a glued negation is «не_пахнуть»)."""
+        return "".join(" " + tok for tok in self.tokens)
+
+    @cached_property
     def lower(self) -> str:
         return self.text.lower().replace("ё", "е")
-
-
-@lru_cache(maxsize=64)
-def _token_set(tokens: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(tokens)
-
-
-@lru_cache(maxsize=64)
-def _joined(tokens: tuple[str, ...]) -> str:
-    """The tokens after one space each: «␠prefix» occurs in it exactly where a token starts with it
-    (lemmas hold no spaces; a glued negation is «не_пахнуть»)."""
-    return "".join(" " + tok for tok in tokens)
 
 
 def make_context(text: str, lemmas: str, month: int | None, heating_months: Iterable[int]) -> Context:
@@ -130,7 +126,7 @@ def positions(ctx: Context, vocab: frozenset[str]) -> list[int]:
     """Indexes of the tokens matching `vocab`."""
     v = _as_vocab(vocab)
     if v.isdisjoint(ctx.token_set) and not (
-            v.prefixes and any(" " + p in _joined(ctx.tokens) for p in v.prefixes)):
+            v.prefixes and any(" " + p in ctx.joined for p in v.prefixes)):
         return []  # most functions' words are not in most appeals: no per-token scan then
     if not v.prefixes:
         return [i for i, tok in enumerate(ctx.tokens) if tok in v]

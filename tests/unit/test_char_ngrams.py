@@ -130,3 +130,20 @@ def test_linear_scores_are_decision_functions_to_the_bit() -> None:
             np.testing.assert_array_equal(linear_scores(model, rows), expected)
     with pytest.raises(ValueError, match="features"):  # a matrix of another width still meets scikit-learn's check
         linear_scores(models[0], X[:, :5])
+
+
+def test_pruned_weights_multiplied_dense_or_sparse_give_the_same_scores(monkeypatch) -> None:
+    from sklearn.svm import LinearSVC
+
+    from appeals import models as m
+
+    X = TfidfVectorizer(dtype=np.float32).fit_transform(TRAIN * 3).tocsr()
+    labels = np.arange(len(TRAIN * 3)) % 3
+    model = m.prune_weights(LinearSVC().fit(X, labels), 20)
+    dense = m.linear_scores(model, X)
+    assert model in m._DENSE_COEF, "small pruned weights are kept dense"
+    monkeypatch.setattr(m, "DENSE_COEF_BYTES", 0)
+    np.testing.assert_array_equal(m.linear_scores(model, X), dense)
+    monkeypatch.undo()
+    m.prune_weights(model.fit(X, labels[::-1].copy()), 20)  # refitted: the dense copy is made again
+    np.testing.assert_array_equal(m.linear_scores(model, X), model.decision_function(X))

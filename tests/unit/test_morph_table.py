@@ -114,3 +114,8 @@ def test_tables_are_found_in_pipelines_unions_and_blends(fresh_tables) -> None:
     assert adopt_morph_tables(Pipeline([("clean", CleanTransformer())])) == 0
     assert nlp._KNOWN_LEMMAS["подъезде"] == "подъезд"
     assert nlp._ADOPTED == {id(table)}, "a table is adopted once"  # noqa: SIM300
+    copy = pickle.loads(pickle.dumps(pipeline))  # another model file of the same training run
+    assert copy.named_steps["features"].morph_table_ is not table
+    assert adopt_morph_tables(copy) == 1
+    assert copy.named_steps["features"].morph_table_ is table, "an equal table is shared, not kept twice"
+    assert nlp._ADOPTED == {id(table)}  # noqa: SIM300
