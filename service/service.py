@@ -127,7 +127,8 @@ class AppealsService:
         self.regroups = 0  # operators' splits and merges so far (a rebuild meanwhile is discarded)
         # Models, vocabularies and libraries live as long as the worker: frozen, they are left out of the
         # garbage collector's full passes, which otherwise walk them (about 150 ms) during some request.
-        gc.collect()
+        # No collection first: it found about 30 unreachable objects among 400,000 and took 0.4 s of
+        # the cold start.
         gc.freeze()
         log.info(json.dumps({"event": "ready", "models": self.classifier.versions, "memory": malloc,
                              "tracing": TRACING}))
