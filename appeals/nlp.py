@@ -138,23 +138,19 @@ class MorphTable:
     def adopt(self) -> MorphTable:
         """Let this process's lookups use the table; returns the table adopted, which is an equal one
         adopted before when there is one (the models of one training run carry equal copies)."""
-        if id(self) in _ADOPTED:
-            return self
         for other in _ADOPTED_TABLES:
-            if other == self:
+            if other is self or other == self:
                 return other
         from appeals import gazetteer, names
 
         _KNOWN_LEMMAS.update(self.lemmas)
         names.remember_name_tags({word: frozenset(tags) for word, tags in self.name_tags.items()})
         gazetteer.remember_geo_lemmas(getattr(self, "geo_lemmas", {}))  # tables saved before it have none
-        _ADOPTED.add(id(self))
-        _ADOPTED_TABLES.append(self)  # keeps the id from being reused by another object
+        _ADOPTED_TABLES.append(self)
         return self
 
 
-_ADOPTED: set[int] = set()
-_ADOPTED_TABLES: list[MorphTable] = []
+_ADOPTED_TABLES: list[MorphTable] = []  # adopted in this process
 
 
 def adopt_morph_tables(model: Any) -> int:

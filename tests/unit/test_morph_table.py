@@ -30,23 +30,20 @@ def _clear_caches() -> None:
 @pytest.fixture
 def fresh_tables() -> Iterator[None]:
     """Each test starts and ends with no adopted table and empty caches."""
-    saved = (dict(nlp._KNOWN_LEMMAS), dict(names._KNOWN_TAGS), set(nlp._ADOPTED), list(nlp._ADOPTED_TABLES),
-             dict(gazetteer._KNOWN_GEO))
+    saved = (dict(nlp._KNOWN_LEMMAS), dict(names._KNOWN_TAGS), list(nlp._ADOPTED_TABLES), dict(gazetteer._KNOWN_GEO))
     nlp._KNOWN_LEMMAS.clear()
     names._KNOWN_TAGS.clear()
     gazetteer._KNOWN_GEO.clear()
-    nlp._ADOPTED.clear()
+    nlp._ADOPTED_TABLES.clear()
     _clear_caches()
     yield
     nlp._KNOWN_LEMMAS.clear()
     nlp._KNOWN_LEMMAS.update(saved[0])
     names._KNOWN_TAGS.clear()
     names._KNOWN_TAGS.update(saved[1])
-    nlp._ADOPTED.clear()
-    nlp._ADOPTED.update(saved[2])
-    nlp._ADOPTED_TABLES[:] = saved[3]
+    nlp._ADOPTED_TABLES[:] = saved[2]
     gazetteer._KNOWN_GEO.clear()
-    gazetteer._KNOWN_GEO.update(saved[4])
+    gazetteer._KNOWN_GEO.update(saved[3])
     _clear_caches()
 
 
@@ -113,9 +110,9 @@ def test_tables_are_found_in_pipelines_unions_and_blends(fresh_tables) -> None:
     assert adopt_morph_tables(blend) == 1
     assert adopt_morph_tables(Pipeline([("clean", CleanTransformer())])) == 0
     assert nlp._KNOWN_LEMMAS["подъезде"] == "подъезд"
-    assert nlp._ADOPTED == {id(table)}, "a table is adopted once"  # noqa: SIM300
+    assert len(nlp._ADOPTED_TABLES) == 1 and nlp._ADOPTED_TABLES[0] is table, "a table is adopted once"
     copy = pickle.loads(pickle.dumps(pipeline))  # another model file of the same training run
     assert copy.named_steps["features"].morph_table_ is not table
     assert adopt_morph_tables(copy) == 1
     assert copy.named_steps["features"].morph_table_ is table, "an equal table is shared, not kept twice"
-    assert nlp._ADOPTED == {id(table)}  # noqa: SIM300
+    assert len(nlp._ADOPTED_TABLES) == 1 and nlp._ADOPTED_TABLES[0] is table
