@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from appeals.nlp import get_morph
+from appeals.nlp import KNOWN_GEO_LEMMAS, get_morph
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,18 +40,10 @@ def stem_keys(lemma: str) -> set[str]:
     return {k for k in keys if len(k) >= _MIN_STEM or k == lemma and len(k) >= 3}
 
 
-# Lemmas of place words that came with a fitted model (appeals.nlp.MorphTable), consulted before pymorphy3.
-_KNOWN_GEO: dict[str, str] = {}
-
-
-def remember_geo_lemmas(lemmas: dict[str, str]) -> None:
-    _KNOWN_GEO.update(lemmas)
-
-
 @lru_cache(maxsize=100_000)
 def geo_lemma(word: str) -> str:
     """Lemma of a place word: a Geox or adjective parse when there is one, else the word in lower case."""
-    known = _KNOWN_GEO.get(word)
+    known = KNOWN_GEO_LEMMAS.get(word)  # from a fitted model (appeals.nlp.MorphTable)
     if known is not None:
         return known
     morph = get_morph()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from appeals.gazetteer import street_eponyms
-from appeals.nlp import get_morph
+from appeals.nlp import KNOWN_NAME_TAGS, get_morph
 
 # Capitalised words (title or upper case) and initials («И.», «И.П.»).
 _TOKEN_RE = re.compile(r"(?<![А-ЯЁа-яё])(?P<init>(?:[А-ЯЁ]\.\s?){1,2})(?![а-яё])|(?P<word>[А-ЯЁ][А-ЯЁа-яё]+(?:-[А-ЯЁ][а-яё]+)?)")
@@ -71,18 +71,10 @@ class _Tok:
     tags: frozenset[str]
 
 
-# Tags of words that came with a fitted model (appeals.nlp.MorphTable), consulted before pymorphy3.
-_KNOWN_TAGS: dict[str, frozenset[str]] = {}
-
-
-def remember_name_tags(tags: dict[str, frozenset[str]]) -> None:
-    _KNOWN_TAGS.update(tags)
-
-
 @lru_cache(maxsize=200_000)
 def name_tags(word: str) -> frozenset[str]:
     """Name/Surn/Patr tags of any parse of `word`, with their cases («Surn:gent»); Unkn off-dictionary."""
-    known = _KNOWN_TAGS.get(word)
+    known = KNOWN_NAME_TAGS.get(word)  # from a fitted model (appeals.nlp.MorphTable)
     if known is not None:
         return known
     morph = get_morph()

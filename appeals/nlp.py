@@ -60,14 +60,17 @@ def normalize_lookalikes(text: str) -> str:
     return _MIXED_WORD_RE.sub(_fix_mixed, text)
 
 
-# Lemmas of word forms that came with a fitted model (`MorphTable`), consulted before pymorphy3.
-_KNOWN_LEMMAS: dict[str, str] = {}
+# pymorphy3's answers that came with fitted models (`MorphTable.adopt`), consulted before pymorphy3 by
+# lemma_of, appeals.names.name_tags and appeals.gazetteer.geo_lemma.
+KNOWN_LEMMAS: dict[str, str] = {}
+KNOWN_NAME_TAGS: dict[str, frozenset[str]] = {}
+KNOWN_GEO_LEMMAS: dict[str, str] = {}
 
 
 @lru_cache(maxsize=LEMMA_CACHE_SIZE)
 def lemma_of(word: str) -> str:
     """Lower-case lemma of one word form (pymorphy3 first parse, ё → е); numbers stay as they are."""
-    known = _KNOWN_LEMMAS.get(word)
+    known = KNOWN_LEMMAS.get(word)
     if known is not None:
         return known
     low = word.lower().replace("ё", "е")
@@ -131,6 +134,7 @@ class MorphTable:
         forms = Counter(tok for text in masked for tok in tokens(text))
         words = Counter(w for text in cleaned for w in looked_up_words(shadow(text)))
         places = Counter(w for text in masked for w in place_words(text))
+        # tags as sorted tuples: a frozenset's order, and so the pickled model, would vary between runs
         return cls({form: lemma_of(form) for form, _n in forms.most_common(max_forms)},
                    {word: tuple(sorted(name_tags(word))) for word, _n in words.most_common(max_forms)},
                    {word: geo_lemma(word) for word, _n in places.most_common(max_forms)})
@@ -141,11 +145,9 @@ class MorphTable:
         for other in _ADOPTED_TABLES:
             if other is self or other == self:
                 return other
-        from appeals import gazetteer, names
-
-        _KNOWN_LEMMAS.update(self.lemmas)
-        names.remember_name_tags({word: frozenset(tags) for word, tags in self.name_tags.items()})
-        gazetteer.remember_geo_lemmas(getattr(self, "geo_lemmas", {}))  # tables saved before it have none
+        KNOWN_LEMMAS.update(self.lemmas)
+        KNOWN_NAME_TAGS.update({word: frozenset(tags) for word, tags in self.name_tags.items()})
+        KNOWN_GEO_LEMMAS.update(getattr(self, "geo_lemmas", {}))  # tables saved before it have none
         _ADOPTED_TABLES.append(self)
         return self
 

@@ -30,20 +30,17 @@ def _clear_caches() -> None:
 @pytest.fixture
 def fresh_tables() -> Iterator[None]:
     """Each test starts and ends with no adopted table and empty caches."""
-    saved = (dict(nlp._KNOWN_LEMMAS), dict(names._KNOWN_TAGS), list(nlp._ADOPTED_TABLES), dict(gazetteer._KNOWN_GEO))
-    nlp._KNOWN_LEMMAS.clear()
-    names._KNOWN_TAGS.clear()
-    gazetteer._KNOWN_GEO.clear()
+    known = (nlp.KNOWN_LEMMAS, nlp.KNOWN_NAME_TAGS, nlp.KNOWN_GEO_LEMMAS)
+    saved = [dict(table) for table in known], list(nlp._ADOPTED_TABLES)
+    for table in known:
+        table.clear()
     nlp._ADOPTED_TABLES.clear()
     _clear_caches()
     yield
-    nlp._KNOWN_LEMMAS.clear()
-    nlp._KNOWN_LEMMAS.update(saved[0])
-    names._KNOWN_TAGS.clear()
-    names._KNOWN_TAGS.update(saved[1])
-    nlp._ADOPTED_TABLES[:] = saved[2]
-    gazetteer._KNOWN_GEO.clear()
-    gazetteer._KNOWN_GEO.update(saved[3])
+    for table, before in zip(known, saved[0], strict=True):
+        table.clear()
+        table.update(before)
+    nlp._ADOPTED_TABLES[:] = saved[1]
     _clear_caches()
 
 
@@ -109,7 +106,7 @@ def test_tables_are_found_in_pipelines_unions_and_blends(fresh_tables) -> None:
     assert adopt_morph_tables(pipeline) == 1
     assert adopt_morph_tables(blend) == 1
     assert adopt_morph_tables(Pipeline([("clean", CleanTransformer())])) == 0
-    assert nlp._KNOWN_LEMMAS["подъезде"] == "подъезд"
+    assert nlp.KNOWN_LEMMAS["подъезде"] == "подъезд"
     assert len(nlp._ADOPTED_TABLES) == 1 and nlp._ADOPTED_TABLES[0] is table, "a table is adopted once"
     copy = pickle.loads(pickle.dumps(pipeline))  # another model file of the same training run
     assert copy.named_steps["features"].morph_table_ is not table
