@@ -4,7 +4,7 @@
 each one up in a dict: about 500 strings an appeal, the largest single cost of batch scoring. Here a
 batch of texts becomes one array of code points; each n-gram is packed into one integer (its
 characters' places in the vocabulary's alphabet, and its length), and all n-grams of the batch are
-matched against the vocabulary's packed n-grams at once (`np.searchsorted`). Fitting is left to
+matched against the vocabulary's packed n-grams at once (a pandas hash index of the packed keys). Fitting is left to
 scikit-learn, so the vocabulary, the idf weights and the matrix are exactly those of
 `TfidfVectorizer` with the same parameters (tests/unit/test_char_ngrams.py compares them).
 
@@ -19,9 +19,10 @@ in narwhals' data-frame detection); `WordTfidf` is `TfidfVectorizer` using it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.utils._sparse import _align_api_if_sparse
@@ -29,6 +30,19 @@ from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
 _LENGTH_BITS = 4  # an n-gram's length, kept in the low bits of its packed key
+# An alphabet whose code points all lie below this is looked up in a table (one entry a code point)
+# instead of by binary search: the Cyrillic block ends at U+04FF.
+_TABLE_LIMIT = 1 << 16
+
+
+class Packed(NamedTuple):
+    """A vocabulary's n-grams packed into integers, with what `char_wb_counts` looks them up by."""
+
+    alphabet: np.ndarray  # sorted code points of the vocabulary's characters
+    bits: int  # bits a character
+    keys: pd.Index  # the packed n-grams (unique; its hash table is built on first lookup)
+    features: np.ndarray  # each key's feature index
+    table: np.ndarray | None  # code point -> character code (0: not in the alphabet), or None
 
 
 class CharNgramTfidf(TfidfVectorizer):
@@ -52,9 +66,9 @@ class CharNgramTfidf(TfidfVectorizer):
         return (self.analyzer == "char_wb" and self.lowercase and self.strip_accents is None
                 and self.preprocessor is None and 1 <= low <= 3 and high >= low)
 
-    def _packed(self) -> tuple[np.ndarray, int, np.ndarray, np.ndarray] | None:
-        """(alphabet code points, bits a character, sorted packed keys, their feature indexes), or None
-        when the n-grams do not fit one 63-bit integer (then scikit-learn's path is used)."""
+    def _packed(self) -> Packed | None:
+        """The vocabulary's n-grams packed for lookup, or None when they do not fit one 63-bit integer
+        (then scikit-learn's path is used)."""
         cached = getattr(self, "_packed_", None)
         if cached is not None:
             return cached or None
@@ -64,7 +78,7 @@ class CharNgramTfidf(TfidfVectorizer):
         alphabet = np.unique(points)
         bits = max(1, int(len(alphabet)).bit_length())  # codes 1..len(alphabet); 0 = not in it
         if bits * self.ngram_range[1] + _LENGTH_BITS > 63 or self.ngram_range[1] >= 2 ** _LENGTH_BITS:
-            self._packed_: tuple[Any, ...] = ()
+            self._packed_: Packed | tuple[()] = ()
             return None
         codes = np.searchsorted(alphabet, points) + 1
         # each gram's characters, packed first to last: a shift by `bits` per character after it
@@ -74,8 +88,11 @@ class CharNgramTfidf(TfidfVectorizer):
         keys = np.add.reduceat(shifted, starts) if len(grams) else np.zeros(0, dtype=np.int64)
         keys = (keys << _LENGTH_BITS) | lengths
         index = np.fromiter(self.vocabulary_.values(), dtype=np.int64, count=len(grams))
-        order = np.argsort(keys)
-        self._packed_ = (alphabet, bits, keys[order], index[order])
+        table = None
+        if not len(alphabet) or alphabet[-1] < _TABLE_LIMIT:
+            table = np.zeros(_TABLE_LIMIT, dtype=np.int64)
+            table[alphabet] = np.arange(1, len(alphabet) + 1)
+        self._packed_ = Packed(alphabet, bits, pd.Index(keys), index, table)
         return self._packed_
 
     def transform(self, raw_documents: Any) -> Any:
@@ -122,21 +139,28 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
 
 
-def char_wb_counts(docs: list[str], packed: tuple[np.ndarray, int, np.ndarray, np.ndarray],
-                   ngram_range: tuple[int, int], n_features: int, dtype: Any) -> sp.csr_matrix:
+def _char_codes(points: np.ndarray, packed: Packed) -> np.ndarray:
+    """Each code point's place in the alphabet (1-based), 0 for a character outside it."""
+    if packed.table is not None:
+        inside = points < _TABLE_LIMIT
+        return np.where(inside, packed.table[np.where(inside, points, 0)], 0)
+    alphabet = packed.alphabet
+    at = np.minimum(np.searchsorted(alphabet, points), len(alphabet) - 1)
+    return np.where(alphabet[at] == points, at + 1, 0).astype(np.int64)
+
+
+def char_wb_counts(docs: list[str], packed: Packed, ngram_range: tuple[int, int], n_features: int,
+                   dtype: Any) -> sp.csr_matrix:
     """Document x feature counts of the vocabulary's char_wb n-grams (see the module docstring)."""
-    alphabet, bits, keys, index = packed
+    bits = packed.bits
     low, high = ngram_range
     words = [[f" {w} " for w in str(doc).lower().split()] for doc in docs]
     lengths = np.fromiter((len(w) for ws in words for w in ws), dtype=np.int64)
     doc_of_word = np.repeat(np.arange(len(docs)), [len(ws) for ws in words])
     total = int(lengths.sum())
-    if total == 0:
+    if total == 0 or not len(packed.alphabet):
         return sp.csr_matrix((len(docs), n_features), dtype=dtype)
-    points = _code_points("".join(w for ws in words for w in ws))
-    at = np.searchsorted(alphabet, points)
-    at_clipped = np.minimum(at, len(alphabet) - 1)
-    codes = np.where(alphabet[at_clipped] == points, at_clipped + 1, 0).astype(np.int64)
+    codes = _char_codes(_code_points("".join(w for ws in words for w in ws)), packed)
     unknown = np.concatenate(([0], np.cumsum(codes == 0)))
     starts = np.cumsum(lengths) - lengths
     remaining = np.repeat(lengths, lengths) - (np.arange(total) - np.repeat(starts, lengths))
@@ -153,10 +177,10 @@ def char_wb_counts(docs: list[str], packed: tuple[np.ndarray, int, np.ndarray, n
             break
         ok = (remaining[:count] >= n) & (unknown[n:] - unknown[:count] == 0)
         found = (window[ok] << _LENGTH_BITS) | n
-        where = np.minimum(np.searchsorted(keys, found), len(keys) - 1)
-        hit = keys[where] == found
+        where = packed.keys.get_indexer(found)
+        hit = where >= 0
         rows.append(doc_of_char[:count][ok][hit])
-        cols.append(index[where[hit]])
+        cols.append(packed.features[where[hit]])
     row = np.concatenate(rows)
     col = np.concatenate(cols)
     matrix = sp.csr_matrix((np.ones(len(row), dtype=dtype), (row, col)), shape=(len(docs), n_features), dtype=dtype)

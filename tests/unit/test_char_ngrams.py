@@ -147,3 +147,15 @@ def test_pruned_weights_multiplied_dense_or_sparse_give_the_same_scores(monkeypa
     monkeypatch.undo()
     m.prune_weights(model.fit(X, labels[::-1].copy()), 20)  # refitted: the dense copy is made again
     np.testing.assert_array_equal(m.linear_scores(model, X), model.decision_function(X))
+
+
+@pytest.mark.parametrize("extra", ["", "дом 😀 горит 😀"])
+def test_both_alphabet_lookups_give_scikit_learns_matrix(extra: str) -> None:
+    # Below U+10000 the characters are looked up in a table; an emoji in the vocabulary needs the
+    # binary search over the alphabet instead.
+    train = [*TRAIN, extra] if extra else TRAIN
+    ours = CharNgramTfidf(ngram_range=(2, 4)).fit(train)
+    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)).fit(train)
+    packed = ours._packed()
+    assert packed is not None and (packed.table is None) == bool(extra)
+    assert _same(ours.transform(TEST), theirs.transform(TEST))
