@@ -262,13 +262,12 @@ def save_appeals(engine: Engine, rows: Sequence[AppealRow]) -> set[str]:
     """
     if not rows:
         return set()
-    unique = list({row.id: row for row in reversed(rows)}.values())
+    unique = [row.model_dump() for row in {row.id: row for row in reversed(rows)}.values()]
+    # The insert skips stored ids and returns those it stored: one statement, no separate existence
+    # check, and exact when another process stores the same id at the same moment.
+    insert = _insert_ignoring_duplicates(engine, appeals_table).returning(appeals_table.c.id)
     with engine.begin() as conn:
-        known = _existing(conn, [row.id for row in unique])
-        fresh = [row.model_dump() for row in unique if row.id not in known]
-        if fresh:
-            conn.execute(_insert_ignoring_duplicates(engine, appeals_table), fresh)
-    return {row["id"] for row in fresh}
+        return set(conn.scalars(insert, unique))
 
 
 def get_appeal(engine: Engine, appeal_id: str) -> AppealRow | None:
