@@ -159,3 +159,14 @@ def test_both_alphabet_lookups_give_scikit_learns_matrix(extra: str) -> None:
     packed = ours._packed()
     assert packed is not None and (packed.table is None) == bool(extra)
     assert _same(ours.transform(TEST), theirs.transform(TEST))
+
+
+def test_a_batch_large_enough_for_the_hash_lookup_gives_scikit_learns_matrix() -> None:
+    from appeals import char_ngrams
+
+    docs = [f"{text} {i}" for i in range(60) for text in TEST]
+    ours = CharNgramTfidf(ngram_range=(2, 5)).fit(TRAIN)
+    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).fit(TRAIN)
+    assert sum(len(d) for d in docs) > 2 * char_ngrams._HASH_FROM  # the hash index serves this batch
+    assert _same(ours.transform(docs), theirs.transform(docs))
+    assert _same(ours.transform(docs[:1]), theirs.transform(docs[:1]))  # the binary search one appeal
