@@ -180,7 +180,13 @@ def prepared_steps(prepared: Mapping[str, list[str]] | None) -> dict[Key, list[s
     them, when the caller has computed them already (`prepare_texts`)."""
     if not prepared:
         return {}
+    clean, mask = _prepared_keys()
+    return {clean: list(prepared["cleaned"]), mask: list(prepared["rule_masked"])}
+
+
+@lru_cache(maxsize=1)
+def _prepared_keys() -> list[Key]:
+    """The keys of the clean -> rule-mask steps (their fingerprints depend on nothing fitted)."""
     from appeals.features import CleanTransformer, MaskTransformer
 
-    clean, mask = chain_keys([CleanTransformer(), MaskTransformer(ner=False)])
-    return {clean: list(prepared["cleaned"]), mask: list(prepared["rule_masked"])}
+    return chain_keys([CleanTransformer(), MaskTransformer(ner=False)])
