@@ -113,7 +113,7 @@ _SETTLEMENT = re.compile(
 # «сад №…», «садик» and «д/с» with a number are how residents name a kindergarten («сад 112», «в двадцатом
 # садике», «д/с 20»); «в саду 3 яблони» and «кол. сад 15» (a garden plot community) are gardens.
 _OBJECT_WORD = (
-    r"(поликлиник|больниц|школ|гимнази|лице|детск\w*\s+сад|детсад|садик|(?<!кол\.\s)(?<!кол\.)(?<!ллективный\s)(?<!снт\s)сад(?=\s*№?\s*\d)|д/с|маршрут|автобус|трамва"
+    r"(поликлиник|больниц|школ|сош|гимнази|лице|детск\w*\s+сад|детсад|садик|(?<!кол\.\s)(?<!кол\.)(?<!ллективный\s)(?<!снт\s)сад(?=\s*№?\s*\d)|д/с|маршрут|автобус|трамва"
     r"|троллейбус|подъезд)(?:а|ы|е|у|ой|ей|и|я|ю|й|ем|ом|ик|ика|ике|иком)?\b"
 )
 _OBJECT_AFTER = re.compile(
@@ -179,6 +179,7 @@ _OBJECT_HINTS = (
     "поликлин",
     "больниц",
     "школ",
+    "сош",
     "гимнази",
     "лице",
     "детск",
@@ -217,6 +218,22 @@ _NOT_PLACE = frozenset(
         "снова",
         "опять",
         "это",
+        "эта",
+        "этой",
+        "эту",
+        "вся",
+        "всей",
+        "всю",
+        "наша",
+        "нашей",
+        "нашу",
+        "моя",
+        "моей",
+        "мою",
+        "целая",
+        "целой",
+        "каждая",
+        "каждой",
         "вот",
         "здесь",
         "тут",
@@ -355,17 +372,36 @@ def stem_word(word: str, chars: int = 5) -> str:
     return word[:chars]
 
 
-def _stem_name(name: str, chars: int = 12) -> str | None:
+_STEM_CHARS = 12  # letters a word of a place name keeps
+
+
+def _stem_name(name: str, chars: int = _STEM_CHARS) -> str | None:
     words = [w for w in re.split(r"[\s\-]+", name.lower().replace("ё", "е")) if w]
     if not words or words[0] in _NOT_PLACE:
         return None
+    # «Карла Маркса», «Розы Люксембург» are written «К. Маркса», «Маркса»: a first name before the
+    # surname a street is named after is left out.
+    while len(words) > 1 and words[0].isalpha() and _is_first_name(words[0]):
+        words = words[1:]
     return " ".join(w if w[0].isdigit() else stem_word(w, chars) for w in words)
+
+
+@lru_cache(maxsize=20_000)
+def _is_first_name(word: str) -> bool:
+    from appeals.names import NAME, name_tags
+
+    return any(tag.startswith(NAME) for tag in name_tags(word.capitalize()))
 
 
 def _spelling_key(stem: str | None) -> str | None:
     """`stem` without soft and hard signs and with doubled letters single, so the usual misspellings of
-    a name meet («Металистов» and «Металлистов», «Октябрская» and «Октябрьская»)."""
-    return _DOUBLE.sub(r"\1", stem.replace("ь", "").replace("ъ", "")) if stem else stem
+    a name meet («Металистов» and «Металлистов», «Октябрская» and «Октябрьская»). Each word is then cut to
+    one letter less than a stem keeps: a stem cut at 12 letters keeps one letter more where the name
+    has a doubled one («коммунистиче» and «комунистичес» are both «комунистиче»)."""
+    if not stem:
+        return stem
+    plain = _DOUBLE.sub(r"\1", stem.replace("ь", "").replace("ъ", ""))
+    return " ".join(word[:_STEM_CHARS - 1] for word in plain.split(" "))
 
 
 _DOUBLE = re.compile(r"(.)\1+")
@@ -637,6 +673,7 @@ def _first_object(text: str) -> tuple[str | None, str | None]:
     kind = re.sub(r"\s+", " ", word.lower())[:5]
     # «детский сад №15», «садик 15», «д/с 15» are «детсад 15»
     kind = "детса" if kind in ("детск", "сад", "садик", "д/с") else kind
+    kind = "школ" if kind == "сош" else kind  # «СОШ № 163» (средняя общеобразовательная школа)
     return ("маршр" if kind == "автоб" else kind), number
 
 
