@@ -23,7 +23,8 @@ _TYPE = (
     # «пр.» is «проспект» only before a name or a number, and not in «и пр.» («и прочее»).
     r"|(?<!и\s)[Пп]р(?=\.\s*[А-ЯЁ\d]))"
 )
-_NAME = r"((?:\d{1,2}-?(?:го|й|я)?\s+)?[А-ЯЁа-яё][А-ЯЁа-яё\-]+(?:\s+[А-ЯЁ][а-яё\-]+)?)"
+# A number may open a name: «8 Марта», «10 лет Октября», «20-летия Победы», «1-я Красноармейская».
+_NAME = r"((?:\d{1,3}-?(?:го|й|я)?\s+|\d{1,3}-?(?=лет))?[А-ЯЁа-яё][А-ЯЁа-яё\-]+(?:\s+[А-ЯЁ][а-яё\-]+)?)"
 # A house number: digits (never cut short: «10» is not «1»), a letter, and a building after «/» or
 # «корпус» («18/2», «18 к2», «дом 18, корпус 2»).
 # A letter after a space is the house's only when capital or not followed by a word: «12 А», «12 а,»,
@@ -79,9 +80,10 @@ _ANY_HOUSE = re.compile(
 )
 # A crossing of two streets («на перекрёстке проспекта Победы и улицы Литейной», «пр-т Победы / Литейная»)
 # is one place, as precise as a house: both names, in either order.
+_NUMBERED = r"(?:\d{1,3}(?:-?летия|\s+лет)?\s+)?"  # «8 Марта», «10 лет Октября», «20-летия Победы»
 _CROSSING = re.compile(
-    rf"\b(?i:перекр[её]ст\w*|пересечени\w*|угол|углу)\s+(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)"
-    rf"(?:\s+(?:и|с)\s+|\s*[—–]\s*|\s+-\s+)(?:{_TYPE}\.?\s+)?([А-ЯЁ][а-яё\-]+)"
+    rf"\b(?i:перекр[её]ст\w*|пересечени\w*|угол|углу)\s+(?:{_TYPE}\.?\s+)?({_NUMBERED}[А-ЯЁ][а-яё\-]+)"
+    rf"(?:\s+(?:и|с)\s+|\s*[—–]\s*|\s+-\s+)(?:{_TYPE}\.?\s+)?({_NUMBERED}[А-ЯЁ][а-яё\-]+)"
     rf"|\b{_TYPE}\.?\s*([А-ЯЁ][а-яё\-]+)\s*/\s*(?:{_TYPE}\.?\s*)?([А-ЯЁ][а-яё\-]+)"
     rf"|\b([А-ЯЁ][а-яё\-]+)\s*/\s*{_TYPE}\.?\s*([А-ЯЁ][а-яё\-]+)"
     r"|(?<![\w/])([А-ЯЁ][а-яё]{2,})\s*/\s*([А-ЯЁ][а-яё]{2,})(?![\w/])"  # «Садовая/Кирова»
@@ -383,6 +385,8 @@ def _stem_name(name: str, chars: int = _STEM_CHARS) -> str | None:
     # surname a street is named after is left out.
     while len(words) > 1 and words[0].isalpha() and _is_first_name(words[0]):
         words = words[1:]
+    # «20-летия Победы» and «20 лет Победы» are one street
+    words = ["лет" if w == "летия" else w for w in words]
     return " ".join(w if w[0].isdigit() else stem_word(w, chars) for w in words)
 
 
