@@ -52,13 +52,17 @@ class Packed(NamedTuple):
 _HASH_FROM = 1500
 
 
+def _positions(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's position in the sorted, non-empty array `ordered` (binary search), -1 where absent."""
+    where = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return np.where(ordered[where] == values, where, -1)
+
+
 def _lookup(packed: Packed, found: np.ndarray) -> np.ndarray:
     """Each packed n-gram's position among the vocabulary's sorted keys, -1 where it is not one."""
     if len(found) >= _HASH_FROM:
         return np.asarray(packed.hashed.get_indexer(found))
-    keys = packed.keys
-    where = np.minimum(np.searchsorted(keys, found), len(keys) - 1)
-    return np.where(keys[where] == found, where, -1)
+    return _positions(packed.keys, found)
 
 
 class CharNgramTfidf(TfidfVectorizer):
@@ -109,7 +113,8 @@ class CharNgramTfidf(TfidfVectorizer):
             table = np.zeros(_TABLE_LIMIT, dtype=np.int64)
             table[alphabet] = np.arange(1, len(alphabet) + 1)
         order = np.argsort(keys)
-        self._packed_ = Packed(alphabet, bits, keys[order], index[order], pd.Index(keys[order]), table)
+        keys = keys[order]
+        self._packed_ = Packed(alphabet, bits, keys, index[order], pd.Index(keys), table)
         return self._packed_
 
     def transform(self, raw_documents: Any) -> Any:
@@ -161,9 +166,7 @@ def _char_codes(points: np.ndarray, packed: Packed) -> np.ndarray:
     if packed.table is not None:
         inside = points < _TABLE_LIMIT
         return np.where(inside, packed.table[np.where(inside, points, 0)], 0)
-    alphabet = packed.alphabet
-    at = np.minimum(np.searchsorted(alphabet, points), len(alphabet) - 1)
-    return np.where(alphabet[at] == points, at + 1, 0).astype(np.int64)
+    return (_positions(packed.alphabet, points) + 1).astype(np.int64)
 
 
 def char_wb_counts(docs: list[str], packed: Packed, ngram_range: tuple[int, int], n_features: int,

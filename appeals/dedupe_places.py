@@ -390,7 +390,6 @@ def _stem_name(name: str, chars: int = _STEM_CHARS) -> str | None:
     return " ".join(w if w[0].isdigit() else stem_word(w, chars) for w in words)
 
 
-@lru_cache(maxsize=20_000)
 def _is_first_name(word: str) -> bool:
     from appeals.names import NAME, name_tags
 
@@ -660,6 +659,11 @@ def _bare_town(text: str) -> tuple[str | None, tuple[int, int] | None]:
     return None, None
 
 
+# Object words that name one kind: «детский сад №15», «садик 15», «д/с 15» are «детсад 15», «СОШ № 163»
+# (средняя общеобразовательная школа) is school 163, «41 автобус» is route 41.
+_KIND_ALIASES = {"детск": "детса", "сад": "детса", "садик": "детса", "д/с": "детса", "сош": "школ", "автоб": "маршр"}
+
+
 def _first_object(text: str) -> tuple[str | None, str | None]:
     after, before = _OBJECT_AFTER.search(text), _OBJECT_BEFORE.search(text)
     ordinal = _OBJECT_ORDINAL.search(text)
@@ -675,10 +679,7 @@ def _first_object(text: str) -> tuple[str | None, str | None]:
         return None, None
     _, word, number = min(found)
     kind = re.sub(r"\s+", " ", word.lower())[:5]
-    # «детский сад №15», «садик 15», «д/с 15» are «детсад 15»
-    kind = "детса" if kind in ("детск", "сад", "садик", "д/с") else kind
-    kind = "школ" if kind == "сош" else kind  # «СОШ № 163» (средняя общеобразовательная школа)
-    return ("маршр" if kind == "автоб" else kind), number
+    return _KIND_ALIASES.get(kind, kind), number
 
 
 def strip_spans(text: str, spans: tuple[tuple[int, int], ...]) -> str:
