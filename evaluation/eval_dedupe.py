@@ -86,9 +86,8 @@ PAIR_SETS = (PAIRS, FRESH_PAIRS, BLIND_PAIRS, BLIND2_PAIRS, BLIND3_PAIRS, BLIND4
              BLIND6_PAIRS, BLIND7_PAIRS, BLIND8_PAIRS, BLIND9_PAIRS,
              BLIND10_PAIRS, BLIND11_PAIRS, BLIND12_PAIRS, BLIND13_PAIRS, BLIND14_PAIRS, BLIND15_PAIRS,
              BLIND16_PAIRS, BLIND17_PAIRS)
-HELD_OUT_SPLITS = ("test", "fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
-                   "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15",
-                   "blind16", "blind17")
+# The test half of the first file, then each later file's own split, named as its file.
+HELD_OUT_SPLITS = ("test", *(p.stem.removeprefix("dedupe_pairs_") for p in PAIR_SETS[1:]))
 TARGET_PRECISION, TARGET_RECALL = 0.95, 0.85
 CONFIGS = project_root() / "training" / "configs"
 

@@ -22,9 +22,7 @@ from appeals.text import normalize_for_dedup
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dedupe_pairs.csv"
 # The sets written after the first one, each by an author who saw neither the code nor the earlier sets.
-LATER_SETS = ("fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9",
-              "blind10", "blind11", "blind12", "blind13", "blind14", "blind15",
-              "blind16", "blind17")
+LATER_SETS = tuple(sorted(p.stem.removeprefix("dedupe_pairs_") for p in FIXTURE.parent.glob("dedupe_pairs_*.csv")))
 T0 = datetime(2024, 3, 1, 9, 0)
 
 
@@ -252,6 +250,12 @@ def test_fixture_shape(pairs: pd.DataFrame) -> None:
     assert pairs["pair_id"].is_unique
     for side in ("a", "b"):
         assert pd.to_datetime(pairs[f"created_at_{side}"]).notna().all()
+
+
+def test_every_later_pair_file_is_scored_by_the_eval() -> None:
+    from evaluation.eval_dedupe import HELD_OUT_SPLITS
+
+    assert sorted(LATER_SETS) == sorted(HELD_OUT_SPLITS[1:])
 
 
 @pytest.mark.parametrize("split", LATER_SETS)
